@@ -1,0 +1,91 @@
+/*
+ * The daemon: one libuv loop that owns the sources, the router, the
+ * store and the outbox, and the pipeline that joins them.  Reload builds
+ * a new config and router, then swaps them in.
+ */
+#ifndef SB_APP_H
+#define SB_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "router.h"
+#include "source.h"
+#include "store.h"
+
+struct lws_context;
+struct http;
+struct outbox;
+
+/* Counters, logged at exit; the metrics endpoint will export them. */
+struct app_stats {
+	uint64_t	frames;		/* messages received from sources */
+	uint64_t	bad_frames;	/* malformed, binary: skipped */
+	uint64_t	oversize;	/* over max_frame_size: skipped */
+	uint64_t	posts;		/* posts parsed */
+	uint64_t	duplicates;	/* posts already recorded */
+	uint64_t	routed;		/* posts recorded for a team */
+	uint64_t	dropped;	/* matched a drop rule */
+	uint64_t	ignored;	/* no team wanted them */
+	uint64_t	delivered;	/* chat messages accepted */
+	uint64_t	retried;	/* delivery attempts to retry */
+	uint64_t	failed;		/* deliveries given up */
+	uint64_t	reloads;
+	uint64_t	reload_failures;
+	uint64_t	store_errors;
+};
+
+struct app_options {
+	const char	*config_path;
+	const char	*state_dir;	/* overrides general.state_directory */
+	int		 log_level;	/* -1: from the config */
+};
+
+struct app {
+	uv_loop_t		 loop;
+	struct app_options	 opts;
+	struct config		*config;
+	struct router		*router;
+	struct store		*store;
+	struct lws_context	*lws;
+	struct http		*http;
+	struct outbox		*outbox;
+	struct source		**sources;
+	size_t			 nsources;
+	struct app_stats	 stats;
+
+	uv_signal_t		 sig_term, sig_int, sig_hup;
+	uv_check_t		 commit_check;	/* commits a burst */
+	uv_timer_t		 stop_timer;	/* shutdown deadline */
+	uv_timer_t		 restart_timer;	/* after a store error */
+	bool			 stopping;
+	bool			 dirty;		/* a burst awaits commit */
+	int			 exit_code;
+};
+
+/*
+ * Build the daemon from opts: load the config (errors printed as
+ * FILE:LINE: message), open the store, start the sources.  NULL on
+ * failure.
+ */
+struct app	*app_new(const struct app_options *);
+/* Run until stopped; returns the exit code. */
+int		 app_run(struct app *);
+void		 app_free(struct app *);
+
+/* Re-read the config; keep the running one if the new one is bad. */
+int		 app_reload(struct app *);
+/* Begin an orderly stop. */
+void		 app_stop(struct app *, int exit_code);
+
+/* Sources report a frame they could not use (counted, skipped). */
+void		 app_bad_frame(struct app *, struct source *, const char *why);
+void		 app_oversize_frame(struct app *, struct source *, size_t);
+/* A replay source reached its end; may end the daemon. */
+void		 app_source_finished(struct app *, struct source *);
+/* Deliveries settled (outbox); may end a replay-and-exit run. */
+void		 app_check_done(struct app *);
+
+#endif

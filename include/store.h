@@ -1,0 +1,93 @@
+/*
+ * Durable state in SQLite (WAL): posts seen, conversations, the outbox
+ * of pending deliveries, source cursors.  The only file that speaks SQL.
+ *
+ * Writes happen inside a transaction opened with store_begin(); the
+ * caller commits once per burst, so a post, its conversation, its
+ * deliveries and the source cursor that passed it become durable
+ * together or not at all.
+ */
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "post.h"
+#include "util.h"
+
+struct store;
+
+/* Open (creating and migrating) DIR/switchboard.db; dir ":memory:" for
+ * a private in-memory store.  NULL with *cause on error. */
+struct store	*store_open(const char *dir, char **cause);
+void		 store_close(struct store *);
+int		 store_schema_version(struct store *);
+
+int	store_begin(struct store *);	/* no-op if already open */
+int	store_commit(struct store *);	/* no-op if none open */
+void	store_rollback(struct store *);
+bool	store_in_transaction(const struct store *);
+
+/* 1 if platform/id was recorded before, 0 if not, -1 on error. */
+int	store_post_seen(struct store *, const char *platform, const char *id);
+
+/*
+ * The team owning the conversation rooted at root: 1 and *team (caller
+ * frees), 0 if unknown, -1 on error.
+ */
+int	store_conversation_owner(struct store *, const char *platform,
+	    const char *root, char **team);
+
+/*
+ * Record a routed post: insert it (dedupe key platform+id), create its
+ * conversation if new (owned by team, with a fresh short code), and
+ * queue one delivery per destination.  Returns 1 if recorded, 0 if the
+ * post was already known (nothing changed), -1 on error.
+ */
+int	store_record(struct store *, const struct post *, const char *team,
+	    const char *rule, const char *const *destinations, size_t ndest);
+
+/* Mark a post id deleted by its author (kept; noted for later). */
+int	store_post_deleted(struct store *, const char *platform,
+	    const char *id);
+
+/* Source cursors: opaque strings. get returns NULL if none; caller frees. */
+int	 store_cursor_set(struct store *, const char *source,
+	    const char *value);
+char	*store_cursor_get(struct store *, const char *source);
+
+/* Author handles learned from identity events. */
+int	 store_handle_set(struct store *, const char *author,
+	    const char *handle);
+char	*store_handle_get(struct store *, const char *author);
+
+/* One queued delivery with everything a sink needs to render it. */
+struct delivery {
+	int64_t		 id;
+	char		*destination;	/* team name whose chat gets it */
+	char		*team;		/* owning team */
+	char		*rule;		/* what decided */
+	char		*code;		/* conversation short code */
+	struct post	*post;
+	int		 attempts;	/* failed attempts so far */
+	int64_t		 next_try_ms;	/* wall clock */
+};
+void	delivery_free(struct delivery *);
+
+/*
+ * The oldest pending delivery for destination: 1 and *out filled
+ * (delivery_free it), 0 if none, -1 on error.
+ */
+int	store_outbox_head(struct store *, const char *destination,
+	    struct delivery *out);
+/* Destinations with pending deliveries, each once. */
+int	store_outbox_destinations(struct store *, struct strv *out);
+int	store_outbox_done(struct store *, int64_t id);
+int	store_outbox_retry(struct store *, int64_t id, int64_t next_try_ms,
+	    const char *error);
+int	store_outbox_fail(struct store *, int64_t id, const char *error);
+/* Counts by state, for status and tests. */
+int	store_outbox_count(struct store *, const char *state, int64_t *n);
+
+#endif

@@ -1,0 +1,527 @@
+/*
+ * The daemon's core: the loop, the pipeline from a source's frame to
+ * queued deliveries, signals, reload and an orderly stop.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "outbox.h"
+#include "ws.h"
+
+#define APP_RESTART_MS	1000	/* sources restart after a store error */
+
+static void	app_finish(struct app *);
+
+/* Commit the burst: what the sources handed us becomes durable together
+ * with their cursors, and only then may the outbox send it. */
+static void
+app_commit(struct app *app)
+{
+	if (!store_in_transaction(app->store))
+		return;
+	if (store_commit(app->store) != 0) {
+		app->stats.store_errors++;
+		log_err("store: commit failed; the burst will be read again");
+		store_rollback(app->store);
+	}
+	app->dirty = false;
+	outbox_kick(app->outbox);
+}
+
+static void
+app_commit_check(uv_check_t *c)
+{
+	struct app	*app = c->data;
+
+	if (app->dirty)
+		app_commit(app);
+}
+
+static void
+app_sources_stop(struct app *app)
+{
+	size_t	i;
+
+	for (i = 0; i < app->nsources; i++)
+		app->sources[i]->ops->stop(app->sources[i]);
+}
+
+static int
+app_source_start(struct source *src)
+{
+	char	*cause = NULL;
+
+	if (src->ops->start(src, &cause) != 0) {
+		log_err("source %s: %s", src->name, cause ? cause : "failed");
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+app_restart_cb(uv_timer_t *t)
+{
+	struct app	*app = t->data;
+	size_t		 i;
+
+	if (app->stopping)
+		return;
+	log_notice("restarting sources from their saved cursors");
+	for (i = 0; i < app->nsources; i++)
+		app_source_start(app->sources[i]);
+}
+
+/*
+ * A write failed: undo the whole burst (posts and cursors together),
+ * stop the sources and restart them from the committed cursors, so no
+ * post is skipped.
+ */
+static void
+app_store_failed(struct app *app)
+{
+	app->stats.store_errors++;
+	log_err("store: write failed; undoing this burst and re-reading it");
+	store_rollback(app->store);
+	app->dirty = false;
+	app_sources_stop(app);
+	uv_timer_start(&app->restart_timer, app_restart_cb, APP_RESTART_MS,
+	    0);
+}
+
+static int
+app_route_post(struct app *app, struct post *p)
+{
+	struct decision	 d;
+	const char	*dests[1];
+	char		*owner = NULL;
+	int		 rc;
+
+	app->stats.posts++;
+	rc = store_post_seen(app->store, p->platform, p->id);
+	if (rc != 0) {
+		if (rc == 1)
+			app->stats.duplicates++;
+		return rc < 0 ? -1 : 0;
+	}
+	if (p->reply_root != NULL && store_conversation_owner(app->store,
+	    p->platform, p->reply_root, &owner) < 0)
+		return -1;
+	router_decide(app->router, p, owner, &d);
+	free(owner);
+	switch (d.action) {
+	case ROUTE_IGNORE:
+		app->stats.ignored++;
+		return 0;
+	case ROUTE_DROP:
+		app->stats.dropped++;
+		log_info("post %s dropped by %s", p->id, d.rule);
+		return 0;
+	case ROUTE_TEAM:
+		break;
+	}
+	if (p->author_handle == NULL)
+		p->author_handle = store_handle_get(app->store, p->author);
+	dests[0] = d.team;
+	rc = store_record(app->store, p, d.team, d.rule, dests, 1);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		app->stats.duplicates++;
+		return 0;
+	}
+	app->stats.routed++;
+	log_info("post %s -> team %s (%s)", p->url ? p->url : p->id, d.team,
+	    d.rule);
+	return 0;
+}
+
+void
+app_ingest(struct app *app, struct source *src, struct ingest *in)
+{
+	int	rc = 0;
+
+	(void)src;
+	app->stats.frames++;
+	if (app->stopping || store_begin(app->store) != 0) {
+		post_free(in->post);
+		if (!app->stopping)
+			app_store_failed(app);
+		return;
+	}
+	if (in->author != NULL && in->handle != NULL)
+		rc = store_handle_set(app->store, in->author, in->handle);
+	if (rc == 0 && in->deleted != NULL)
+		rc = store_post_deleted(app->store, in->platform, in->deleted);
+	if (rc == 0 && in->post != NULL)
+		rc = app_route_post(app, in->post);
+	post_free(in->post);
+	in->post = NULL;
+	if (rc == 0 && in->cursor != NULL)
+		rc = store_cursor_set(app->store, src->name, in->cursor);
+	if (rc != 0) {
+		app_store_failed(app);
+		return;
+	}
+	app->dirty = true;
+}
+
+void
+app_bad_frame(struct app *app, struct source *src, const char *why)
+{
+	app->stats.frames++;
+	app->stats.bad_frames++;
+	log_debug("source %s: skipped a bad frame: %s", src->name, why);
+}
+
+void
+app_oversize_frame(struct app *app, struct source *src, size_t len)
+{
+	app->stats.frames++;
+	app->stats.oversize++;
+	log_debug("source %s: skipped a %zu-byte frame (max_frame_size)",
+	    src->name, len);
+}
+
+void
+app_source_finished(struct app *app, struct source *src)
+{
+	(void)src;
+	app_commit(app);
+	app_check_done(app);
+}
+
+void
+app_check_done(struct app *app)
+{
+	int64_t	pending = 0;
+	size_t	i;
+
+	if (app->stopping) {
+		if (outbox_in_flight(app->outbox) == 0)
+			app_finish(app);
+		return;
+	}
+	if (app->nsources == 0 || app->dirty)
+		return;
+	for (i = 0; i < app->nsources; i++)
+		if (!app->sources[i]->finished ||
+		    !app->sources[i]->exit_when_finished)
+			return;
+	if (store_outbox_count(app->store, "pending", &pending) != 0 ||
+	    pending > 0 || outbox_in_flight(app->outbox) > 0)
+		return;
+	log_notice("every source is done and every delivery settled");
+	app_stop(app, 0);
+}
+
+static struct source *
+app_source_new(struct app *app, const struct source_conf *sc)
+{
+	struct source	*src = xcalloc(1, sizeof(*src));
+
+	src->ops = sc->ops;
+	src->conf = sc;
+	src->app = app;
+	src->name = xstrdup(sc->name);
+	return src;
+}
+
+static void
+app_source_free(struct source *src)
+{
+	src->ops->stop(src);
+	free(src->name);
+	free(src);
+}
+
+static void
+app_log_errors(const struct cfg_errors *errs)
+{
+	size_t	i;
+
+	for (i = 0; i < errs->msgs.n; i++)
+		log_err("%s", errs->msgs.v[i]);
+}
+
+static void
+app_apply_log_level(struct app *app)
+{
+	log_set_level(app->opts.log_level >= 0 ? app->opts.log_level :
+	    app->config->log_level);
+}
+
+/* Swap in a new config: unchanged sources keep their connections. */
+static void
+app_swap_sources(struct app *app, struct config *cfg)
+{
+	struct source	**next, *old;
+	size_t		  i, j;
+	bool		 *kept = xcalloc(app->nsources + 1, sizeof(*kept));
+
+	next = xcalloc(cfg->nsources + 1, sizeof(*next));
+	for (i = 0; i < cfg->nsources; i++) {
+		const struct source_conf	*sc = &cfg->sources[i];
+
+		for (j = 0; j < app->nsources; j++) {
+			old = app->sources[j];
+			if (!kept[j] && strcmp(old->name, sc->name) == 0 &&
+			    strcmp(old->conf->fingerprint,
+			    sc->fingerprint) == 0) {
+				old->conf = sc;
+				next[i] = old;
+				kept[j] = true;
+				break;
+			}
+		}
+	}
+	for (j = 0; j < app->nsources; j++) {
+		if (!kept[j]) {
+			log_info("source %s: removed or changed, closing",
+			    app->sources[j]->name);
+			app_source_free(app->sources[j]);
+		}
+	}
+	free(app->sources);
+	free(kept);
+	app->sources = next;
+	app->nsources = cfg->nsources;
+	for (i = 0; i < cfg->nsources; i++) {
+		if (next[i] != NULL)
+			continue;
+		next[i] = app_source_new(app, &cfg->sources[i]);
+		log_info("source %s: starting", next[i]->name);
+		app_source_start(next[i]);
+	}
+}
+
+int
+app_reload(struct app *app)
+{
+	struct cfg_errors	 errs;
+	struct config		*cfg;
+	struct router		*router;
+	char			*cause = NULL;
+
+	notify_reloading();
+	cfg_errors_init(&errs);
+	cfg = config_load(app->opts.config_path, &errs);
+	if (cfg != NULL && (router = router_new(cfg, &cause)) == NULL) {
+		log_err("%s", cause);
+		free(cause);
+		config_free(cfg);
+		cfg = NULL;
+	}
+	if (cfg == NULL) {
+		app_log_errors(&errs);
+		cfg_errors_free(&errs);
+		log_err("reload failed, keeping the running configuration");
+		app->stats.reload_failures++;
+		notify_ready();
+		return -1;
+	}
+	cfg_errors_free(&errs);
+	if (app->opts.state_dir == NULL && strcmp(cfg->state_directory,
+	    app->config->state_directory) != 0)
+		log_warn("general.state_directory changed: restart to apply");
+	app_commit(app);
+	app_swap_sources(app, cfg);
+	router_free(app->router);
+	config_free(app->config);
+	app->router = router;
+	app->config = cfg;
+	app_apply_log_level(app);
+	app->stats.reloads++;
+	log_notice("configuration reloaded from %s", app->opts.config_path);
+	outbox_kick(app->outbox);
+	notify_ready();
+	return 0;
+}
+
+static void
+app_signal_cb(uv_signal_t *s, int signum)
+{
+	struct app	*app = s->data;
+
+	if (signum == SIGHUP) {
+		if (!app->stopping)
+			app_reload(app);
+		return;
+	}
+	log_notice("%s received, stopping", strsignal(signum));
+	app_stop(app, 0);
+}
+
+static void
+app_stop_timeout(uv_timer_t *t)
+{
+	struct app	*app = t->data;
+
+	log_warn("shutdown timeout: %zu deliveries still in flight stay "
+	    "queued", outbox_in_flight(app->outbox));
+	app_finish(app);
+}
+
+void
+app_stop(struct app *app, int exit_code)
+{
+	if (app->stopping)
+		return;
+	app->stopping = true;
+	app->exit_code = exit_code;
+	notify_stopping();
+	app_sources_stop(app);
+	app_commit(app);
+	outbox_pause(app->outbox);
+	uv_timer_start(&app->stop_timer, app_stop_timeout,
+	    (uint64_t)app->config->shutdown_timeout_ms, 0);
+	app_check_done(app);
+}
+
+/* Called once: leave the loop; app_free closes what is left. */
+static void
+app_finish(struct app *app)
+{
+	uv_timer_stop(&app->stop_timer);
+	uv_stop(&app->loop);
+}
+
+struct app *
+app_new(const struct app_options *opts)
+{
+	struct app		*app = xcalloc(1, sizeof(*app));
+	struct cfg_errors	 errs;
+	char			*cause = NULL;
+	const char		*dir;
+	size_t			 i;
+
+	app->opts = *opts;
+	cfg_errors_init(&errs);
+	app->config = config_load(opts->config_path, &errs);
+	if (app->config == NULL) {
+		for (i = 0; i < errs.msgs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs.v[i]);
+		cfg_errors_free(&errs);
+		free(app);
+		return NULL;
+	}
+	cfg_errors_free(&errs);
+	app_apply_log_level(app);
+	app->router = router_new(app->config, &cause);
+	if (app->router == NULL)
+		goto fail;
+	dir = opts->state_dir ? opts->state_dir : app->config->state_directory;
+	app->store = store_open(dir, &cause);
+	if (app->store == NULL)
+		goto fail;
+	uv_loop_init(&app->loop);
+	app->lws = ws_context_new(&app->loop);
+	if (app->lws == NULL) {
+		cause = xstrdup("cannot create the websocket context");
+		uv_loop_close(&app->loop);
+		goto fail;
+	}
+	app->http = http_new(&app->loop);
+	app->outbox = outbox_new(app);
+	uv_check_init(&app->loop, &app->commit_check);
+	uv_timer_init(&app->loop, &app->stop_timer);
+	uv_timer_init(&app->loop, &app->restart_timer);
+	uv_signal_init(&app->loop, &app->sig_term);
+	uv_signal_init(&app->loop, &app->sig_int);
+	uv_signal_init(&app->loop, &app->sig_hup);
+	app->commit_check.data = app->stop_timer.data = app;
+	app->restart_timer.data = app;
+	app->sig_term.data = app->sig_int.data = app->sig_hup.data = app;
+	return app;
+fail:
+	log_err("%s", cause ? cause : "startup failed");
+	free(cause);
+	router_free(app->router);
+	store_close(app->store);
+	config_free(app->config);
+	free(app);
+	return NULL;
+}
+
+int
+app_run(struct app *app)
+{
+	size_t	i;
+
+	uv_check_start(&app->commit_check, app_commit_check);
+	uv_signal_start(&app->sig_term, app_signal_cb, SIGTERM);
+	uv_signal_start(&app->sig_int, app_signal_cb, SIGINT);
+	uv_signal_start(&app->sig_hup, app_signal_cb, SIGHUP);
+	app->sources = xcalloc(app->config->nsources + 1,
+	    sizeof(*app->sources));
+	app->nsources = app->config->nsources;
+	for (i = 0; i < app->nsources; i++) {
+		app->sources[i] = app_source_new(app, &app->config->sources[i]);
+		if (app_source_start(app->sources[i]) != 0)
+			app_stop(app, 1);
+	}
+	log_notice("switchboard %s started: %zu sources, %zu teams, state "
+	    "in %s", PACKAGE_VERSION, app->config->nsources,
+	    app->config->nteams, app->opts.state_dir ? app->opts.state_dir :
+	    app->config->state_directory);
+	notify_ready();
+	outbox_kick(app->outbox);
+	if (!app->stopping)
+		uv_run(&app->loop, UV_RUN_DEFAULT);
+	else
+		uv_run(&app->loop, UV_RUN_NOWAIT);
+	return app->exit_code;
+}
+
+static void
+app_log_stats(const struct app *app)
+{
+	const struct app_stats	*s = &app->stats;
+
+	log_notice("stats: frames %llu (bad %llu, oversize %llu), posts %llu "
+	    "(duplicates %llu, routed %llu, dropped %llu, ignored %llu), "
+	    "deliveries ok %llu, retried %llu, failed %llu",
+	    (unsigned long long)s->frames, (unsigned long long)s->bad_frames,
+	    (unsigned long long)s->oversize, (unsigned long long)s->posts,
+	    (unsigned long long)s->duplicates, (unsigned long long)s->routed,
+	    (unsigned long long)s->dropped, (unsigned long long)s->ignored,
+	    (unsigned long long)s->delivered, (unsigned long long)s->retried,
+	    (unsigned long long)s->failed);
+}
+
+void
+app_free(struct app *app)
+{
+	size_t	i;
+
+	if (app == NULL)
+		return;
+	app_log_stats(app);
+	for (i = 0; i < app->nsources; i++)
+		app_source_free(app->sources[i]);
+	free(app->sources);
+	app_commit(app);
+	outbox_pause(app->outbox);
+	http_free(app->http);
+	outbox_free(app->outbox);
+	uv_close((uv_handle_t *)&app->commit_check, NULL);
+	uv_close((uv_handle_t *)&app->stop_timer, NULL);
+	uv_close((uv_handle_t *)&app->restart_timer, NULL);
+	uv_close((uv_handle_t *)&app->sig_term, NULL);
+	uv_close((uv_handle_t *)&app->sig_int, NULL);
+	uv_close((uv_handle_t *)&app->sig_hup, NULL);
+	ws_context_free(app->lws, &app->loop);
+	if (uv_loop_close(&app->loop) != 0)
+		log_warn("event loop closed with handles still open");
+	store_close(app->store);
+	router_free(app->router);
+	config_free(app->config);
+	free(app);
+	notify_stopping();
+}

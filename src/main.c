@@ -1,0 +1,148 @@
+/* Command line: run the daemon, check a config, or dry-run the router. */
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "route_cmd.h"
+
+#define DEFAULT_CONFIG	SYSCONFDIR "/switchboard/switchboard.conf"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"usage: switchboard [-nvVh] [-c FILE] [-s DIR]\n"
+"       switchboard route [-c FILE] RECORDED.jsonl\n"
+"\n"
+"Routes social posts to the team that owns them and posts them into\n"
+"that team's chat.  Runs in the foreground; logs to stderr.\n"
+"\n"
+"  -c, --config FILE     configuration file (default %s)\n"
+"  -s, --state-dir DIR   use DIR instead of general.state_directory\n"
+"  -n, --check-config    validate the configuration and exit\n"
+"  -v, --verbose         log at debug level\n"
+"  -V, --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n"
+"\n"
+"  route                 print the routing decision for every post in a\n"
+"                        file of recorded Jetstream frames (dry run)\n"
+"\n"
+"Signals: SIGHUP reloads the configuration, SIGTERM stops.\n",
+	    DEFAULT_CONFIG);
+}
+
+static int
+check_config(const char *path)
+{
+	struct cfg_errors	 errs;
+	struct config		*cfg;
+	size_t			 i;
+
+	cfg_errors_init(&errs);
+	cfg = config_load(path, &errs);
+	for (i = 0; i < errs.msgs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs.v[i]);
+	cfg_errors_free(&errs);
+	if (cfg == NULL)
+		return 1;
+	printf("%s: configuration ok (%zu sources, %zu teams)\n", path,
+	    cfg->nsources, cfg->nteams);
+	config_free(cfg);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "config",		required_argument,	NULL, 'c' },
+		{ "state-dir",		required_argument,	NULL, 's' },
+		{ "check-config",	no_argument,		NULL, 'n' },
+		{ "verbose",		no_argument,		NULL, 'v' },
+		{ "version",		no_argument,		NULL, 'V' },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ NULL,			0,			NULL, 0 }
+	};
+	struct app_options	 opts;
+	struct app		*app;
+	const char		*config = DEFAULT_CONFIG;
+	int			 ch, check = 0, rc;
+
+	setlocale(LC_CTYPE, "C.UTF-8");
+	signal(SIGPIPE, SIG_IGN);
+	log_open();
+	memset(&opts, 0, sizeof(opts));
+	opts.log_level = -1;
+	while ((ch = getopt_long(argc, argv, "+c:s:nvVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			opts.state_dir = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			opts.log_level = LOG_DEBUG;
+			break;
+		case 'V':
+			printf("switchboard %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0 && strcmp(argv[0], "route") == 0) {
+		/* Options may also follow the subcommand. */
+		optind = 1;
+		while ((ch = getopt_long(argc, argv, "c:", longopts,
+		    NULL)) != -1) {
+			if (ch != 'c') {
+				usage(stderr);
+				return 2;
+			}
+			config = optarg;
+		}
+		if (argc - optind != 1) {
+			usage(stderr);
+			return 2;
+		}
+		return route_cmd(config, argv[optind], stdout);
+	}
+	if (argc > 0) {
+		fprintf(stderr, "switchboard: unknown command: %s\n", argv[0]);
+		usage(stderr);
+		return 2;
+	}
+	if (check)
+		return check_config(config);
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	opts.config_path = config;
+	app = app_new(&opts);
+	if (app == NULL) {
+		curl_global_cleanup();
+		return 1;
+	}
+	rc = app_run(app);
+	app_free(app);
+	curl_global_cleanup();
+	return rc;
+}

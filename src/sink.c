@@ -1,0 +1,157 @@
+/* The sink registry and what every chat adapter shares: reading an HTTP
+ * response into a sink_result, and naming a post's author and network. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink.h"
+#include "text.h"
+
+/* How much of an error body goes into a cause: enough for Slack's
+ * "channel_not_found" or a Mattermost JSON error, short enough to log. */
+#define SINK_CAUSE_BODY_MAX	200
+
+/* Longest handle sink_author() renders; atproto handles are DNS names
+ * (at most 253 bytes), anything longer is not a handle we trust. */
+#define SINK_HANDLE_MAX		253
+
+const struct sink_ops *const sink_table[] = {
+	&sink_slack_ops,
+	&sink_mattermost_ops,
+	&sink_console_ops,
+	NULL
+};
+
+static const struct {
+	const char	*platform;
+	const char	*name;
+} sink_platforms[] = {
+	{ "bluesky", "Bluesky" },
+};
+
+const struct sink_ops *
+sink_find(const char *type)
+{
+	size_t	i;
+
+	if (type == NULL)
+		return NULL;
+	for (i = 0; sink_table[i] != NULL; i++) {
+		if (strcmp(sink_table[i]->type, type) == 0)
+			return sink_table[i];
+	}
+	return NULL;
+}
+
+/*
+ * An error body fit for a log line and the store: cut on a code point
+ * boundary, control characters and invalid bytes turned into single
+ * spaces or '?', so a hostile or binary body cannot break a log line.
+ */
+static char *
+sink_clean_body(const char *body, size_t body_len)
+{
+	struct buf	 b;
+	size_t		 n, len;
+	uint32_t	 cp;
+	const char	*s = body;
+
+	buf_init(&b);
+	buf_adds(&b, "");
+	if (body == NULL)
+		return buf_steal(&b);
+	n = strnlen(body, body_len);
+	if (n > SINK_CAUSE_BODY_MAX) {
+		/* utf8_prefix needs a NUL-terminated string. */
+		char	*copy = xstrndup(body, n);
+
+		n = utf8_prefix(copy, SINK_CAUSE_BODY_MAX);
+		free(copy);
+	}
+	while (n > 0) {
+		len = utf8_decode(s, n, &cp);
+		if (len == 0) {
+			buf_addc(&b, '?');
+			len = 1;
+		} else if (cp < 0x20 || cp == 0x7f ||
+		    (cp >= 0x80 && cp < 0xa0)) {
+			if (b.len > 0 && b.data[b.len - 1] != ' ')
+				buf_addc(&b, ' ');
+		} else if (cp == ' ') {
+			if (b.len > 0 && b.data[b.len - 1] != ' ')
+				buf_addc(&b, ' ');
+		} else
+			buf_add(&b, s, len);
+		s += len;
+		n -= len;
+	}
+	while (b.len > 0 && b.data[b.len - 1] == ' ')
+		b.data[--b.len] = '\0';
+	return buf_steal(&b);
+}
+
+enum sink_result
+sink_classify(const struct http_response *resp, double *retry_after_s,
+    char **cause)
+{
+	enum sink_result	 result;
+	char			*body;
+
+	if (cause != NULL)
+		*cause = NULL;
+	if (resp->status >= 200 && resp->status <= 299)
+		return SINK_OK;
+
+	if (resp->status == 0) {
+		if (cause != NULL) {
+			*cause = xasprintf("transport error: %s",
+			    resp->error != NULL ? resp->error : "no response");
+		}
+		return SINK_RETRY;
+	}
+
+	/* Slack and Mattermost say "permanent" with every other 4xx. */
+	if (resp->status == 429 || resp->status == 408 ||
+	    (resp->status >= 500 && resp->status <= 599))
+		result = SINK_RETRY;
+	else
+		result = SINK_FAIL;
+	if (result == SINK_RETRY && resp->retry_after >= 0 &&
+	    retry_after_s != NULL)
+		*retry_after_s = resp->retry_after;
+
+	if (cause != NULL) {
+		body = sink_clean_body(resp->body, resp->body_len);
+		if (*body != '\0')
+			*cause = xasprintf("HTTP %ld: %s", resp->status, body);
+		else
+			*cause = xasprintf("HTTP %ld", resp->status);
+		free(body);
+	}
+	return result;
+}
+
+const char *
+sink_platform_name(const char *platform)
+{
+	size_t	i;
+
+	if (platform == NULL)
+		return "unknown network";
+	for (i = 0; i < nitems(sink_platforms); i++) {
+		if (strcmp(sink_platforms[i].platform, platform) == 0)
+			return sink_platforms[i].name;
+	}
+	return platform;
+}
+
+char *
+sink_author(const struct post *p)
+{
+	const char	*h = p != NULL ? p->author_handle : NULL;
+
+	if (h != NULL && *h != '\0' && strlen(h) <= SINK_HANDLE_MAX)
+		return *h == '@' ? xstrdup(h) : xasprintf("@%s", h);
+	return xstrdup(p != NULL && p->author != NULL ? p->author :
+	    "unknown");
+}

@@ -1,0 +1,225 @@
+/* The console sink: prints what each team's channel would show, for the
+ * offline demo and for trying rules without a chat server. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink.h"
+#include "text.h"
+
+/* The demo shows enough of a post to judge the routing, not all of it. */
+#define SINK_CONSOLE_TEXT_MAX	500
+#define SINK_CONSOLE_LANGS_MAX	40
+/* Header lines are padded with rules to this many columns. */
+#define SINK_CONSOLE_WIDTH	72
+
+#define SINK_CONSOLE_RULE	"\xe2\x94\x80"	/* ─ */
+#define SINK_CONSOLE_REPLACEMENT "\xef\xbf\xbd"
+
+/*
+ * Append user text s with every control character but newline replaced
+ * (tabs by a space), including C1 controls that some UTF-8 terminals
+ * obey, so a post cannot move the cursor, recolour or retitle the
+ * terminal.  Each newline is followed by indent.
+ */
+static void
+sink_console_clean(struct buf *b, const char *s, const char *indent)
+{
+	size_t		n, len;
+	uint32_t	cp;
+
+	if (s == NULL)
+		s = "";
+	n = strlen(s);
+
+	while (n > 0) {
+		len = utf8_decode(s, n, &cp);
+		if (len == 0) {
+			buf_adds(b, SINK_CONSOLE_REPLACEMENT);
+			len = 1;
+		} else if (cp == '\n' || cp == '\r') {
+			if (cp == '\r' && n >= 2 && s[1] == '\n')
+				len = 2;
+			buf_addc(b, '\n');
+			buf_adds(b, indent);
+		} else if (cp == '\t')
+			buf_addc(b, ' ');
+		else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+			buf_adds(b, SINK_CONSOLE_REPLACEMENT);
+		else
+			buf_add(b, s, len);
+		s += len;
+		n -= len;
+	}
+}
+
+static size_t
+sink_console_chars(const char *s, size_t len)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
+/* "── #care ── K7QX ── care/complaints ─────…" */
+static void
+sink_console_header(struct buf *b, const struct delivery *d)
+{
+	size_t	start = b->len, width;
+
+	buf_adds(b, SINK_CONSOLE_RULE SINK_CONSOLE_RULE " #");
+	sink_console_clean(b, d->destination != NULL ? d->destination :
+	    d->team, "");
+	if (d->team != NULL && d->destination != NULL &&
+	    strcmp(d->team, d->destination) != 0) {
+		buf_adds(b, " (team ");
+		sink_console_clean(b, d->team, "");
+		buf_addc(b, ')');
+	}
+	if (d->code != NULL) {
+		buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
+		sink_console_clean(b, d->code, "");
+	}
+	buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
+	sink_console_clean(b, d->rule != NULL ? d->rule : "?", "");
+	buf_addc(b, ' ');
+	width = sink_console_chars(b->data + start, b->len - start);
+	do {
+		buf_adds(b, SINK_CONSOLE_RULE);
+	} while (++width < SINK_CONSOLE_WIDTH);
+	buf_addc(b, '\n');
+}
+
+/* "@alice.example on Bluesky (reply, en) · https://bsky.app/…" */
+static void
+sink_console_byline(struct buf *b, const struct post *p)
+{
+	struct buf	 extra;
+	char		*cut, *author;
+	size_t		 i;
+
+	author = sink_author(p);
+	sink_console_clean(b, author, "");
+	free(author);
+	buf_adds(b, " on ");
+	sink_console_clean(b, sink_platform_name(p->platform), "");
+
+	buf_init(&extra);
+	buf_adds(&extra, "");
+	if (p->reply_root != NULL || p->reply_parent != NULL)
+		buf_adds(&extra, "reply");
+	for (i = 0; i < p->langs.n; i++) {
+		if (extra.len > 0)
+			buf_adds(&extra, ", ");
+		buf_adds(&extra, p->langs.v[i]);
+	}
+	if (extra.len > 0) {
+		cut = text_truncate(extra.data, SINK_CONSOLE_LANGS_MAX);
+		buf_adds(b, " (");
+		sink_console_clean(b, cut, "");
+		buf_addc(b, ')');
+		free(cut);
+	}
+	buf_free(&extra);
+	if (p->url != NULL && *p->url != '\0') {
+		buf_adds(b, " \xc2\xb7 ");
+		sink_console_clean(b, p->url, "");
+	}
+	buf_addc(b, '\n');
+}
+
+static char *
+sink_console_render(const struct delivery *d)
+{
+	struct buf	 b;
+	const char	*text = d->post->text;
+	char		*cut;
+
+	buf_init(&b);
+	sink_console_header(&b, d);
+	sink_console_byline(&b, d->post);
+	/* Image-only posts are real and common; say so instead of "". */
+	if (text == NULL || *text == '\0')
+		text = "(no text)";
+	cut = text_truncate(text, SINK_CONSOLE_TEXT_MAX);
+	buf_adds(&b, "  ");
+	sink_console_clean(&b, cut, "  ");
+	free(cut);
+	buf_adds(&b, "\n\n");
+	return buf_steal(&b);
+}
+
+static enum sink_result
+sink_console_write(const struct chat_conf *chat, const struct delivery *d,
+    char **cause)
+{
+	char	*msg;
+	size_t	 len;
+	int	 failed;
+
+	(void)chat;
+	if (d->post == NULL) {
+		*cause = xstrdup("console: delivery has no post");
+		return SINK_FAIL;
+	}
+	msg = sink_console_render(d);
+	len = strlen(msg);
+	/* One write and a flush per message, so messages never interleave
+	 * with log lines mid-way and a reader sees each one at once. */
+	failed = fwrite(msg, 1, len, stdout) != len || fflush(stdout) != 0;
+	free(msg);
+	if (failed) {
+		/* A closed or full stdout will not get better by retrying. */
+		*cause = xasprintf("console: stdout: %s", strerror(errno));
+		clearerr(stdout);
+		return SINK_FAIL;
+	}
+	return SINK_OK;
+}
+
+/*
+ * The console posts nowhere, so a webhook_url here is a mistake (a type
+ * changed without its URL): say so rather than ignore a secret.
+ */
+static int
+sink_console_configure(struct chat_conf *chat, const config_setting_t *group,
+    struct cfg_errors *errs)
+{
+	static const char *const	 urls[] = {
+		"webhook_url", "webhook_url_file", "webhook_url_env", NULL
+	};
+	const config_setting_t		*s;
+	size_t				 i;
+	int				 rc = 0;
+
+	(void)chat;
+	if (group == NULL)
+		return 0;
+	for (i = 0; urls[i] != NULL; i++) {
+		s = config_setting_get_member(group, urls[i]);
+		if (s == NULL)
+			continue;
+		cfg_error(errs, s, "not used by chat type \"console\"");
+		rc = -1;
+	}
+	return rc;
+}
+
+const struct sink_ops sink_console_ops = {
+	.type = "console",
+	.keys = NULL,
+	.needs_url = 0,
+	/* Printing is free: never hold the demo back. */
+	.default_rate = 1000.0,
+	.default_burst = 1000,
+	.configure = sink_console_configure,
+	.settings_free = NULL,
+	.format = NULL,
+	.response = NULL,
+	.write = sink_console_write
+};

@@ -1,0 +1,368 @@
+/* The Mattermost incoming-webhook adapter: a delivery as one Markdown post. */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink.h"
+#include "text.h"
+
+/* Mattermost splits posts over 16,383 characters; a triage message
+ * needs far less.  The raw text is cut first, then the escaped and
+ * quoted form (which can be several times longer) must fit the budget. */
+#define SINK_MATTERMOST_TEXT_MAX	4000
+#define SINK_MATTERMOST_QUOTED_MAX	12000
+#define SINK_MATTERMOST_LANGS_MAX	40
+
+#define SINK_MATTERMOST_REPLACEMENT	"\xef\xbf\xbd"
+#define SINK_MATTERMOST_ZWSP		"\xe2\x80\x8b"
+#define SINK_MATTERMOST_DOT		" \xc2\xb7 "
+
+static bool
+sink_mattermost_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Whether cp is one of the ASCII characters in set. */
+static bool
+sink_mattermost_among(uint32_t cp, const char *set)
+{
+	return cp != 0 && cp < 0x80 && strchr(set, (int)cp) != NULL;
+}
+
+static bool
+sink_mattermost_control(uint32_t cp)
+{
+	return (cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f ||
+	    (cp >= 0x80 && cp < 0xa0);
+}
+
+/*
+ * Append user text s so that Mattermost shows it as typed and nothing
+ * more: no mention notifies (a zero-width space after '@' breaks
+ * @channel, @all, @here and @user), no HTML, and no Markdown that could
+ * forge a link, an image, emphasis, a table or a heading.  line_start
+ * says whether s begins a line, where '#', '-', '+', '=' and "1." are
+ * block markup.
+ */
+static void
+sink_mattermost_escape(struct buf *b, const char *s, bool line_start)
+{
+	/* 0: only blanks so far on this line, 1: blanks then digits, 2: text */
+	int		lead = line_start ? 0 : 2;
+	size_t		n, len;
+	uint32_t	cp;
+
+	if (s == NULL)
+		s = "";
+	n = strlen(s);
+
+	while (n > 0) {
+		len = utf8_decode(s, n, &cp);
+		if (len == 0) {
+			buf_adds(b, SINK_MATTERMOST_REPLACEMENT);
+			len = 1;
+			lead = 2;
+		} else if (cp == '\n' || cp == '\r') {
+			if (cp == '\r' && n >= 2 && s[1] == '\n')
+				len = 2;
+			buf_addc(b, '\n');
+			lead = 0;
+		} else if (cp == ' ' || cp == '\t') {
+			buf_addc(b, (char)cp);
+		} else if (cp >= '0' && cp <= '9' && lead <= 1) {
+			buf_addc(b, (char)cp);
+			lead = 1;
+		} else {
+			if (cp == '&')
+				buf_adds(b, "&amp;");
+			else if (cp == '<')
+				buf_adds(b, "&lt;");
+			else if (cp == '>')
+				buf_adds(b, "&gt;");
+			else if (sink_mattermost_among(cp, "\\[]()*_`~|"))
+				buf_printf(b, "\\%c", (char)cp);
+			else if (lead == 0 && sink_mattermost_among(cp, "#-+="))
+				buf_printf(b, "\\%c", (char)cp);
+			else if (lead == 1 && cp == '.')
+				buf_adds(b, "\\.");
+			else if (cp == '@' && n > 1 &&
+			    sink_mattermost_word(s[1]))
+				buf_adds(b, "@" SINK_MATTERMOST_ZWSP);
+			else if (sink_mattermost_control(cp))
+				buf_adds(b, SINK_MATTERMOST_REPLACEMENT);
+			else
+				buf_add(b, s, len);
+			lead = 2;
+		}
+		s += len;
+		n -= len;
+	}
+}
+
+/*
+ * Append s inside a `code span`, where escapes do not work: drop what
+ * could close the span, start a mention or markup, or break the line.
+ */
+static void
+sink_mattermost_code(struct buf *b, const char *s)
+{
+	size_t		n, len;
+	uint32_t	cp;
+
+	if (s == NULL)
+		s = "";
+	n = strlen(s);
+
+	buf_addc(b, '`');
+	while (n > 0) {
+		len = utf8_decode(s, n, &cp);
+		if (len == 0)
+			len = 1;
+		else if (!sink_mattermost_among(cp, "`<>@&")) {
+			if (!sink_mattermost_control(cp) && cp != '\n')
+				buf_add(b, s, len);
+		}
+		s += len;
+		n -= len;
+	}
+	buf_addc(b, '`');
+}
+
+/* Each line of the escaped text as a blockquote line. */
+static char *
+sink_mattermost_quote(const char *text)
+{
+	struct buf	 esc, b;
+	const char	*line, *nl;
+
+	buf_init(&esc);
+	buf_adds(&esc, "");
+	sink_mattermost_escape(&esc, text, true);
+	buf_init(&b);
+	line = esc.data;
+	for (;;) {
+		nl = strchr(line, '\n');
+		if (b.len > 0)
+			buf_addc(&b, '\n');
+		if (nl == NULL ? *line == '\0' : nl == line)
+			buf_addc(&b, '>');
+		else {
+			buf_adds(&b, "> ");
+			buf_add(&b, line, nl != NULL ? (size_t)(nl - line) :
+			    strlen(line));
+		}
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+	buf_free(&esc);
+	return buf_steal(&b);
+}
+
+static size_t
+sink_mattermost_chars(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * The text cut to SINK_MATTERMOST_TEXT_MAX characters and, when escaping
+ * and quoting make it longer than SINK_MATTERMOST_QUOTED_MAX, cut more.
+ */
+static char *
+sink_mattermost_fit(const char *text)
+{
+	size_t	 n = SINK_MATTERMOST_TEXT_MAX, len;
+	size_t	 max = SINK_MATTERMOST_QUOTED_MAX;
+	char	*cut, *quoted;
+
+	for (;;) {
+		cut = text_truncate(text, n);
+		quoted = sink_mattermost_quote(cut);
+		free(cut);
+		len = sink_mattermost_chars(quoted);
+		if (len <= max || n <= 1)
+			return quoted;
+		free(quoted);
+		if (n * max / len < n - 1)
+			n = n * max / len;
+		else
+			n--;
+	}
+}
+
+/*
+ * Percent-encode what would end a Markdown link destination early
+ * (parentheses, spaces, '<', '>') or is not URL syntax at all.
+ */
+static void
+sink_mattermost_url(struct buf *b, const char *url)
+{
+	static const char	 safe[] = "-._~:/?#@!$&'*+,;=%";
+	const unsigned char	*u;
+
+	for (u = (const unsigned char *)url; *u != '\0'; u++) {
+		if ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
+		    (*u >= '0' && *u <= '9') || strchr(safe, *u) != NULL)
+			buf_addc(b, (char)*u);
+		else
+			buf_printf(b, "%%%02X", *u);
+	}
+}
+
+/* "team `care` · rule `r` · conversation `K7QX` · `en` · reply" */
+static void
+sink_mattermost_meta(struct buf *b, const struct delivery *d)
+{
+	struct buf	 joined;
+	char		*cut;
+	size_t		 i;
+
+	buf_adds(b, "team ");
+	sink_mattermost_code(b, d->team != NULL ? d->team : d->destination);
+	buf_adds(b, SINK_MATTERMOST_DOT "rule ");
+	sink_mattermost_code(b, d->rule != NULL ? d->rule : "?");
+	if (d->code != NULL) {
+		buf_adds(b, SINK_MATTERMOST_DOT "conversation ");
+		sink_mattermost_code(b, d->code);
+	}
+	if (d->post->langs.n > 0) {
+		buf_init(&joined);
+		for (i = 0; i < d->post->langs.n; i++) {
+			if (i > 0)
+				buf_adds(&joined, ", ");
+			buf_adds(&joined, d->post->langs.v[i]);
+		}
+		cut = text_truncate(joined.data, SINK_MATTERMOST_LANGS_MAX);
+		buf_adds(b, SINK_MATTERMOST_DOT);
+		sink_mattermost_code(b, cut);
+		free(cut);
+		buf_free(&joined);
+	}
+	if (d->post->reply_root != NULL || d->post->reply_parent != NULL)
+		buf_adds(b, SINK_MATTERMOST_DOT "reply");
+}
+
+static char *
+sink_mattermost_markdown(const struct delivery *d)
+{
+	const struct post	*p = d->post;
+	struct buf		 b;
+	const char		*text = p->text;
+	char			*quoted, *author;
+
+	buf_init(&b);
+	buf_adds(&b, "**");
+	author = sink_author(p);
+	sink_mattermost_escape(&b, author, false);
+	free(author);
+	buf_adds(&b, "** on ");
+	sink_mattermost_escape(&b, sink_platform_name(p->platform), false);
+	if (p->url != NULL && *p->url != '\0') {
+		buf_adds(&b, SINK_MATTERMOST_DOT "[view post](");
+		sink_mattermost_url(&b, p->url);
+		buf_addc(&b, ')');
+	}
+	buf_addc(&b, '\n');
+	/* Image-only posts are real and common; say so instead of "",
+	 * in italics to set it apart from a post saying "(no text)". */
+	if (text == NULL || *text == '\0')
+		quoted = xstrdup("> *(no text)*");
+	else
+		quoted = sink_mattermost_fit(text);
+	buf_adds(&b, quoted);
+	free(quoted);
+	/* A blank line, or the line below would join the quote. */
+	buf_adds(&b, "\n\n");
+	sink_mattermost_meta(&b, d);
+	return buf_steal(&b);
+}
+
+static int
+sink_mattermost_format(const struct chat_conf *chat,
+    const struct delivery *d, struct http_request *req, char **cause)
+{
+	char	*md;
+	json_t	*msg;
+
+	if (chat->webhook_url == NULL || *chat->webhook_url == '\0') {
+		*cause = xstrdup("mattermost: no webhook_url");
+		return -1;
+	}
+	if (d->post == NULL) {
+		*cause = xstrdup("mattermost: delivery has no post");
+		return -1;
+	}
+	md = sink_mattermost_markdown(d);
+	msg = json_pack("{s:s}", "text", md);
+	free(md);
+	if (msg == NULL) {
+		/* The escapers emit valid UTF-8, so this is a bug. */
+		*cause = xstrdup("mattermost: cannot build the JSON payload");
+		return -1;
+	}
+	req->method = "POST";
+	req->url = xstrdup(chat->webhook_url);
+	strv_add(&req->headers, "Content-Type: application/json");
+	req->body = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (req->body == NULL) {
+		*cause = xstrdup(
+		    "mattermost: cannot serialise the JSON payload");
+		return -1;
+	}
+	req->body_len = strlen(req->body);
+	return 0;
+}
+
+/*
+ * Mattermost explains errors in JSON ({"message": "Unable to parse
+ * incoming data", ...}); quote that message rather than the raw JSON,
+ * which would be cut before it said anything useful.
+ */
+static enum sink_result
+sink_mattermost_response(const struct chat_conf *chat,
+    const struct http_response *resp, double *retry_after_s, char **cause)
+{
+	struct http_response	 copy;
+	enum sink_result	 result;
+	json_t			*err = NULL;
+	const char		*message;
+
+	(void)chat;
+	if (resp->status >= 300 && resp->body != NULL && resp->body_len > 0)
+		err = json_loadb(resp->body, resp->body_len, 0, NULL);
+	message = json_string_value(json_object_get(err, "message"));
+	if (message == NULL || *message == '\0') {
+		json_decref(err);
+		return sink_classify(resp, retry_after_s, cause);
+	}
+	copy = *resp;
+	copy.body = message;
+	copy.body_len = strlen(message);
+	result = sink_classify(&copy, retry_after_s, cause);
+	json_decref(err);
+	return result;
+}
+
+const struct sink_ops sink_mattermost_ops = {
+	.type = "mattermost",
+	.keys = NULL,
+	.needs_url = 1,
+	.default_rate = 10.0,
+	.default_burst = 10,
+	.configure = NULL,
+	.settings_free = NULL,
+	.format = sink_mattermost_format,
+	.response = sink_mattermost_response,
+	.write = NULL
+};

@@ -1,0 +1,216 @@
+/*
+ * The Bluesky Jetstream source: subscribes to app.bsky.feed.post over a
+ * websocket and resumes from the saved time_us cursor, rewound a few
+ * seconds (duplicates from the rewind are dropped by post id).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "jetstream.h"
+#include "log.h"
+#include "source.h"
+#include "ws.h"
+
+#define JETSTREAM_DEFAULT_URL	"wss://jetstream2.us-east.bsky.network/subscribe"
+
+struct jetstream_settings {
+	char		*url;
+	struct strv	 wanted_dids;
+	long long	 rewind_s;
+	long long	 idle_timeout_s;
+	long long	 reconnect_min_ms;
+	long long	 reconnect_max_ms;
+	long long	 max_frame_size;
+};
+
+struct jetstream_source {
+	struct source	*src;
+	struct ws	*ws;
+	int64_t		 cursor_us;	/* newest time_us handed to the core */
+};
+
+static const char *const jetstream_keys[] = {
+	"url", "wanted_dids", "rewind", "idle_timeout", "reconnect_min",
+	"reconnect_max", "max_frame_size", NULL
+};
+
+static void
+jetstream_settings_free(void *p)
+{
+	struct jetstream_settings	*js = p;
+
+	if (js == NULL)
+		return;
+	free(js->url);
+	strv_free(&js->wanted_dids);
+	free(js);
+}
+
+static int
+jetstream_configure(struct source_conf *sc, const config_setting_t *g,
+    struct cfg_errors *errs)
+{
+	struct jetstream_settings	*js = xcalloc(1, sizeof(*js));
+	const config_setting_t		*max;
+	size_t				 before = errs->msgs.n;
+
+	strv_init(&js->wanted_dids);
+	sc->settings = js;
+	if (cfg_string(g, "url", 0, JETSTREAM_DEFAULT_URL, &js->url,
+	    errs) == 1 && !url_scheme_ok(js->url, "wss", "ws"))
+		cfg_error(errs, config_setting_get_member(g, "url"),
+		    "must be wss://, or ws:// to a loopback address");
+	cfg_strv(g, "wanted_dids", 0, &js->wanted_dids, errs);
+	if (js->wanted_dids.n > 10000)
+		cfg_error(errs, config_setting_get_member(g, "wanted_dids"),
+		    "at most 10000 (Jetstream's limit)");
+	cfg_int(g, "rewind", 0, 0, 3600, 5, &js->rewind_s, errs);
+	cfg_int(g, "idle_timeout", 0, 5, 3600, 60, &js->idle_timeout_s,
+	    errs);
+	cfg_int(g, "reconnect_min", 0, 10, 600000, 1000,
+	    &js->reconnect_min_ms, errs);
+	if (cfg_int(g, "reconnect_max", 0, 10, 3600000, 60000,
+	    &js->reconnect_max_ms, errs) >= 0 &&
+	    js->reconnect_max_ms < js->reconnect_min_ms) {
+		max = config_setting_get_member(g, "reconnect_max");
+		cfg_error(errs, max ? max : g,
+		    "must be at least reconnect_min");
+	}
+	cfg_int(g, "max_frame_size", 0, 1024, 16777216, 1048576,
+	    &js->max_frame_size, errs);
+	return errs->msgs.n == before ? 0 : -1;
+}
+
+static char *
+jetstream_next_url(void *arg)
+{
+	struct jetstream_source		*j = arg;
+	const struct jetstream_settings	*js = j->src->conf->settings;
+	int64_t				 from = 0;
+
+	if (j->cursor_us > 0) {
+		from = j->cursor_us - js->rewind_s * 1000000;
+		if (from < 1)
+			from = 1;
+		log_info("source %s: resuming from cursor %lld (rewound %llds)",
+		    j->src->name, (long long)from, js->rewind_s);
+	}
+	return jetstream_url(js->url, &js->wanted_dids, from);
+}
+
+static void
+jetstream_message(void *arg, const char *buf, size_t len, bool binary)
+{
+	struct jetstream_source	*j = arg;
+
+	if (binary) {
+		app_bad_frame(j->src->app, j->src, "binary frame");
+		return;
+	}
+	source_jetstream_frame(j->src, buf, len, &j->cursor_us, NULL);
+}
+
+static void
+jetstream_oversize(void *arg, size_t len)
+{
+	struct jetstream_source	*j = arg;
+
+	app_oversize_frame(j->src->app, j->src, len);
+}
+
+static const struct ws_callbacks jetstream_ws_callbacks = {
+	.url = jetstream_next_url,
+	.message = jetstream_message,
+	.oversize = jetstream_oversize,
+};
+
+static int
+jetstream_start(struct source *src, char **cause)
+{
+	const struct jetstream_settings	*js = src->conf->settings;
+	struct jetstream_source		*j = xcalloc(1, sizeof(*j));
+	struct ws_params		 p;
+	char				*saved;
+
+	(void)cause;
+	j->src = src;
+	saved = store_cursor_get(src->app->store, src->name);
+	if (saved != NULL)
+		j->cursor_us = strtoll(saved, NULL, 10);
+	free(saved);
+	memset(&p, 0, sizeof(p));
+	p.name = src->name;
+	p.idle_timeout_ms = (int)js->idle_timeout_s * 1000;
+	p.reconnect_min_ms = (int)js->reconnect_min_ms;
+	p.reconnect_max_ms = (int)js->reconnect_max_ms;
+	p.max_message = (size_t)js->max_frame_size;
+	j->ws = ws_new(src->app->lws, &src->app->loop, &p,
+	    &jetstream_ws_callbacks, j);
+	src->data = j;
+	ws_start(j->ws);
+	return 0;
+}
+
+static void
+jetstream_stop(struct source *src)
+{
+	struct jetstream_source	*j = src->data;
+
+	if (j == NULL)
+		return;
+	ws_free(j->ws);
+	free(j);
+	src->data = NULL;
+}
+
+void
+source_jetstream_frame(struct source *src, const char *buf, size_t len,
+    int64_t *max_time_us, const char *cursor)
+{
+	struct jetstream_event	 ev;
+	struct ingest		 in;
+	char			*cause = NULL, tmp[32];
+
+	if (jetstream_parse(buf, len, &ev, &cause) != 0) {
+		app_bad_frame(src->app, src, cause);
+		free(cause);
+		return;
+	}
+	if (max_time_us != NULL && ev.time_us > *max_time_us)
+		*max_time_us = ev.time_us;
+	if (cursor == NULL && max_time_us != NULL) {
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)*max_time_us);
+		cursor = tmp;
+	}
+	memset(&in, 0, sizeof(in));
+	in.cursor = cursor;
+	switch (ev.kind) {
+	case JETSTREAM_POST:
+		in.post = ev.post;
+		ev.post = NULL;		/* the core takes it */
+		break;
+	case JETSTREAM_DELETE:
+		in.platform = "bluesky";
+		in.deleted = ev.id;
+		break;
+	case JETSTREAM_IDENTITY:
+		in.author = ev.did;
+		in.handle = ev.handle;
+		break;
+	case JETSTREAM_OTHER:
+		break;
+	}
+	app_ingest(src->app, src, &in);
+	jetstream_event_clear(&ev);
+}
+
+const struct source_ops source_jetstream_ops = {
+	.type = "jetstream",
+	.keys = jetstream_keys,
+	.configure = jetstream_configure,
+	.settings_free = jetstream_settings_free,
+	.start = jetstream_start,
+	.stop = jetstream_stop,
+};

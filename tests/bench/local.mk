@@ -1,0 +1,11 @@
+# Benchmarks print figures; they are built by "make bench", not run by
+# make check (speed is measured, not asserted).
+EXTRA_PROGRAMS = tests/bench/bench_pipeline
+tests_bench_bench_pipeline_SOURCES = tests/bench/bench_pipeline.c
+tests_bench_bench_pipeline_LDADD = libcore.a $(SB_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+
+bench: tests/bench/bench_pipeline
+	./tests/bench/bench_pipeline $(abs_top_srcdir)/tests/data/jetstream-corpus.jsonl
+
+.PHONY: bench

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install what building and testing switchboard needs on Debian (bookworm
+# or later).  Installs only what is missing; needs root (or sudo).
+set -e
+pkgs="gcc make autoconf automake pkg-config
+	libwebsockets-dev libjansson-dev libcurl4-openssl-dev libconfig-dev
+	libsqlite3-dev libuv1-dev libssl-dev libcmocka-dev
+	python3 systemd"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+sudo=
+[ "$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing

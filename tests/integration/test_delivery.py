@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Delivery: every post the rules select reaches its team's chat exactly
+once, through rate limits and server errors, through fragmented and
+malformed websocket traffic, and a dead webhook is given up on without
+holding up the other teams."""
+
+import os
+import re
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sbtest  # noqa: E402
+from sbtest import (ChatServer, Daemon, FakeProcess, JetstreamServer,  # noqa
+                    Tap, compare, expected_deliveries, hooks_of, read_jsonl,
+                    render_config, route, wait_delivered, wait_until)
+
+# The rules in sbtest.default_teams() select about 14 of the 17 recorded
+# posts; fewer than this means the pipeline or the test is broken.
+MIN_SELECTED = 10
+TIMEOUT = 40
+
+
+def expect(tap, daemon, dump, teams, copies):
+    """Expected deliveries from the dry-run router on the served stream."""
+    rc, rows, err, bad = route(daemon.conf, dump)
+    exp = expected_deliveries(rows, hooks_of(teams))
+    tap.ok(rc == 0 and not bad and len(exp) >= MIN_SELECTED * copies,
+           "the rules select at least %d posts in the served stream (%d)"
+           % (MIN_SELECTED * copies, len(exp)), "route status %d" % rc,
+           err, *bad)
+    return exp
+
+
+def stop(tap, daemon, what):
+    rc, secs = daemon.stop()
+    tap.ok(rc == 0, "%s: SIGTERM stops the daemon with status 0 (%.1f s)"
+           % (what, secs), "status %r" % rc, daemon.tail())
+    return rc
+
+
+def retries(tap):
+    """429 with Retry-After, 500 and 503 in rotation with successes.  Each
+    channel gets its own rotation and no delivery fails twice in a row,
+    so the daemon's backoff stays short and the run is bounded."""
+    wd = tap.subdir("retries")
+    rec, att = os.path.join(wd, "record.jsonl"), os.path.join(wd, "att.jsonl")
+    chat = FakeProcess("chat_server.py", wd, "chat",
+                       ["--script", "429:1,ok,500,ok,503,ok", "--record", rec,
+                        "--attempts", att])
+    js = JetstreamServer(repeat=2, dump=os.path.join(wd, "dump.jsonl"))
+    daemon = Daemon(wd)
+    try:
+        daemon.write_config(render_config(daemon.state, js.start(),
+                                          chat.port))
+        exp = expect(tap, daemon, os.path.join(wd, "dump.jsonl"),
+                     sbtest.default_teams(), 2)
+        daemon.start()
+        wait_delivered(lambda: read_jsonl(rec), exp, tap.timeout(TIMEOUT))
+        wait_until(lambda: False, sbtest.SETTLE)
+        records, attempts = read_jsonl(rec), read_jsonl(att)
+        problems = compare(exp, records)
+        tap.ok(not problems, "through 429/500/503 answers every selected "
+               "post arrives exactly once, in its team's channel",
+               *(sbtest.few(problems) + [daemon.tail()]))
+        statuses = {a["status"] for a in attempts}
+        tap.ok({429, 500, 503} <= statuses,
+               "the scripted 429, 500 and 503 answers were all exercised",
+               "statuses seen: %s" % sorted(statuses))
+        # After a 429 with Retry-After: 1, that channel stays quiet for
+        # a second.
+        early = []
+        for a in attempts:
+            if a["status"] != 429:
+                continue
+            nxt = [r["t"] for r in records + attempts
+                   if r["path"] == a["path"] and r["t"] > a["t"]]
+            if nxt and min(nxt) - a["t"] < a["retry_after"] - 0.1:
+                early.append("%s: next request %.3f s after a 429" %
+                             (a["path"], min(nxt) - a["t"]))
+        tap.ok(not early, "Retry-After is honoured per channel", *early)
+        stop(tap, daemon, "retries")
+    finally:
+        if daemon.alive():
+            daemon.kill()
+        js.stop()
+        chat.stop()
+
+
+def bad_frames(tap):
+    """Fragmented messages, malformed and oversized frames."""
+    wd = tap.subdir("frames")
+    dump, log = os.path.join(wd, "dump.jsonl"), os.path.join(wd, "js.jsonl")
+    js = FakeProcess("jetstream_server.py", wd, "jetstream",
+                     ["--repeat", 2, "--fragment", "--garbage", 5,
+                      "--oversize", 100000, "--dump", dump, "--log", log])
+    chat = ChatServer()
+    daemon = Daemon(wd)
+    try:
+        daemon.write_config(render_config(daemon.state, js.port,
+                                          chat.start()))
+        exp = expect(tap, daemon, dump, sbtest.default_teams(), 2)
+        daemon.start()
+        records = lambda: chat.snapshot()[0]  # noqa: E731
+        wait_delivered(records, exp, tap.timeout(TIMEOUT))
+        # Wait for the stream to be fully sent, then settle.
+        wait_until(lambda: any(c["caught_up"] for c in read_jsonl(log)),
+                   tap.timeout(TIMEOUT))
+        wait_until(lambda: False, sbtest.SETTLE)
+        problems = compare(exp, records())
+        tap.ok(not problems, "with fragmented frames and garbage every "
+               "selected post arrives exactly once",
+               *(sbtest.few(problems) + [daemon.tail()]))
+        junk = [u for u in sbtest.delivered_urls(records())
+                if "garbage" in u]
+        tap.ok(not junk, "no post carried by a malformed, binary or "
+               "oversized frame was delivered", *junk)
+        conns = read_jsonl(log)
+        garbage = sum(c["garbage"] for c in conns)
+        tap.ok(len(conns) == 1 and garbage >= 8,
+               "bad frames are skipped without reconnecting "
+               "(%d connection, %d bad frames)" % (len(conns), garbage),
+               *[str(c) for c in conns])
+        stop(tap, daemon, "bad frames")
+        m = re.search(r"frames (\d+) \(bad (\d+), oversize (\d+)\)",
+                      daemon.log())
+        counted = int(m.group(2)) + int(m.group(3)) if m else None
+        tap.ok(counted == garbage, "the daemon counted every bad frame "
+               "(%r of %d)" % (counted, garbage),
+               m.group(0) if m else "no stats line in the log")
+    finally:
+        if daemon.alive():
+            daemon.kill()
+        js.stop()
+        chat.stop()
+
+
+def gone(tap):
+    """One team's webhook answers 404 while others see 500s now and then."""
+    wd = tap.subdir("gone")
+    teams = sbtest.default_teams()
+    for t in teams:
+        if t["name"] == "intl":
+            t["hook"] = "gone"
+    js = JetstreamServer(repeat=2, dump=os.path.join(wd, "dump.jsonl"))
+    chat = ChatServer(gone=["/hooks/gone"], fail_every=4, fail_status=500)
+    daemon = Daemon(wd)
+    try:
+        daemon.write_config(render_config(daemon.state, js.start(),
+                                          chat.start(), teams=teams))
+        exp = expect(tap, daemon, os.path.join(wd, "dump.jsonl"), teams, 2)
+        lost = {u for u, p in exp.items() if p == "/hooks/gone"}
+        live = {u: p for u, p in exp.items() if p != "/hooks/gone"}
+        tap.ok(lost and live, "some posts go to the dead webhook (%d), "
+               "others to live ones (%d)" % (len(lost), len(live)))
+        daemon.start()
+
+        def gone_attempts(c):
+            return [a for a in c.attempts if a["path"] == "/hooks/gone"]
+        wait_delivered(lambda: chat.snapshot()[0], live, tap.timeout(TIMEOUT))
+        chat.wait(lambda c: len(gone_attempts(c)) >= len(lost),
+                  tap.timeout(TIMEOUT))
+        wait_until(lambda: False, 2 * sbtest.SETTLE)
+        records, attempts = chat.snapshot()
+        problems = compare(live, records)
+        tap.ok(not problems, "the other teams get every post exactly once "
+               "(with a 500 every 4th request)",
+               *(sbtest.few(problems) + [daemon.tail()]))
+        n = len(gone_attempts(chat))
+        tap.ok(n == len(lost), "each delivery to the 404 webhook is tried "
+               "once and given up (%d attempts for %d posts)"
+               % (n, len(lost)), daemon.tail())
+        tap.ok(any(a["status"] == 500 for a in attempts),
+               "the scripted 500s were exercised")
+        stop(tap, daemon, "gone")
+    finally:
+        if daemon.alive():
+            daemon.kill()
+        js.stop()
+        chat.stop()
+
+
+def main():
+    tap = Tap("delivery")
+    sbtest.need_binary(tap)
+    for fn in (retries, bad_frames, gone):
+        tap.run(fn.__name__, fn, tap)
+    tap.finish()
+
+
+if __name__ == "__main__":
+    main()

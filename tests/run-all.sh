@@ -1,0 +1,41 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: install what is missing, build
+# with -Werror under AddressSanitizer and UndefinedBehaviorSanitizer, run
+# every test (make check), check the release tarball (make distcheck),
+# and end with one line "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build="$top/build-check"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+sh "$top/tests/deps.sh" || exit 1
+(cd "$top" && sh autogen.sh >/dev/null 2>&1) || { echo "autogen failed"; exit 1; }
+mkdir -p "$build"
+cd "$build" || exit 1
+"$top/configure" -q --enable-werror --enable-asan || exit 1
+make -s -j"$jobs" || exit 1
+
+status=0
+make -s -j"$jobs" check || status=1
+
+distcheck=pass
+if [ "${SB_SKIP_DISTCHECK:-0}" != 1 ]; then
+	make -s -j"$jobs" distcheck >distcheck.log 2>&1 ||
+		{ distcheck=fail; status=1; tail -40 distcheck.log; }
+fi
+
+# Every TAP test case of every test program counts once.
+passed=$(cat $(find . -name '*.trs' -not -path './switchboard-*') 2>/dev/null |
+	grep -c '^:test-result: \(PASS\|XFAIL\)')
+failed=$(cat $(find . -name '*.trs' -not -path './switchboard-*') 2>/dev/null |
+	grep -c '^:test-result: \(FAIL\|XPASS\|ERROR\)')
+skipped=$(cat $(find . -name '*.trs' -not -path './switchboard-*') 2>/dev/null |
+	grep -c '^:test-result: SKIP')
+if [ "$distcheck" = pass ]; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+[ "$status" = 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

@@ -1,0 +1,37 @@
+# Unit tests: one cmocka program per module, linked against libcore.a.
+if HAVE_CMOCKA
+UNIT_TESTS = \
+	tests/unit/test_config \
+	tests/unit/test_jetstream \
+	tests/unit/test_router \
+	tests/unit/test_sink \
+	tests/unit/test_store \
+	tests/unit/test_text \
+	tests/unit/test_util
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+endif
+
+tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/harness.h
+tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_config_LDADD = $(TEST_LDADD)
+tests_unit_test_jetstream_SOURCES = tests/unit/test_jetstream.c tests/unit/harness.h
+tests_unit_test_jetstream_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_jetstream_LDADD = $(TEST_LDADD)
+tests_unit_test_router_SOURCES = tests/unit/test_router.c tests/unit/harness.h
+tests_unit_test_router_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_router_LDADD = $(TEST_LDADD)
+tests_unit_test_sink_SOURCES = tests/unit/test_sink.c tests/unit/harness.h
+tests_unit_test_sink_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_sink_LDADD = $(TEST_LDADD)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/harness.h
+tests_unit_test_store_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_store_LDADD = $(TEST_LDADD)
+tests_unit_test_text_SOURCES = tests/unit/test_text.c tests/unit/harness.h
+tests_unit_test_text_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_text_LDADD = $(TEST_LDADD)
+tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/harness.h
+tests_unit_test_util_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_util_LDADD = $(TEST_LDADD)
+
+EXTRA_DIST += tests/data tests/conf

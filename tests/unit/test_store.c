@@ -1,0 +1,975 @@
+/* Unit tests for the SQLite store: records, codes, outbox, transactions. */
+#include <ctype.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "store.h"
+
+#define CODE_ALPHABET	"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+/* Each test gets its own directory and an open store in it. */
+struct fixture {
+	char		 dir[64];
+	char		*db;
+	struct store	*s;
+};
+
+static int
+fixture_rm(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = xcalloc(1, sizeof(*f));
+	char		*cause = NULL;
+
+	strcpy(f->dir, "/tmp/sb-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		fail_msg("mkdtemp failed");
+	f->db = xasprintf("%s/switchboard.db", f->dir);
+	f->s = store_open(f->dir, &cause);
+	if (f->s == NULL)
+		fail_msg("store_open: %s", cause);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	store_close(f->s);
+	nftw(f->dir, fixture_rm, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+/* A post as a source would make it; root NULL for a top-level post. */
+static struct post *
+mkpost(const char *id, const char *root, const char *text)
+{
+	struct post	*p = post_new();
+
+	p->platform = xstrdup("bluesky");
+	p->id = xasprintf("at://did:plc:alice/app.bsky.feed.post/%s", id);
+	p->author = xstrdup("did:plc:alice");
+	p->text = xstrdup(text);
+	p->created_at = xstrdup("2024-05-01T10:00:00.000Z");
+	p->time_us = 1714557600000000LL;
+	strv_add(&p->langs, "en");
+	strv_add(&p->hashtags, "outage");
+	if (root != NULL) {
+		p->reply_root = xasprintf(
+		    "at://did:plc:alice/app.bsky.feed.post/%s", root);
+		p->reply_parent = xstrdup(p->reply_root);
+	}
+	return p;
+}
+
+/* Record a fresh post and free it; returns store_record's answer. */
+static int
+record(struct store *s, const char *id, const char *root, const char *team,
+    const char *const *dest, size_t ndest)
+{
+	struct post	*p = mkpost(id, root, "the app is down again");
+	int		 rc;
+
+	rc = store_record(s, p, team, "team/rule", dest, ndest);
+	post_free(p);
+	return rc;
+}
+
+static bool
+seen(struct store *s, const char *id)
+{
+	char	*uri;
+	int	 rc;
+
+	uri = xasprintf("at://did:plc:alice/app.bsky.feed.post/%s", id);
+	rc = store_post_seen(s, "bluesky", uri);
+
+	free(uri);
+	assert_true(rc == 0 || rc == 1);
+	return rc == 1;
+}
+
+static int64_t
+count(struct store *s, const char *state)
+{
+	int64_t	n = -1;
+
+	assert_int_equal(store_outbox_count(s, state, &n), 0);
+	return n;
+}
+
+/* The code of the head delivery for dest (caller frees). */
+static char *
+head_code(struct store *s, const char *dest)
+{
+	struct delivery	 d;
+	char		*code;
+
+	assert_int_equal(store_outbox_head(s, dest, &d), 1);
+	code = xstrdup(d.code);
+	delivery_free(&d);
+	return code;
+}
+
+static void
+assert_code_shape(const char *code)
+{
+	size_t	n = strlen(code);
+
+	assert_true(n >= 4 && n <= 6);
+	assert_int_equal(strspn(code, CODE_ALPHABET), n);
+}
+
+/* A second, plain connection on the same file, to look under the API. */
+static sqlite3 *
+raw_open(const char *path)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+static void
+raw_exec(sqlite3 *db, const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+/* First column of the first row as text, or NULL; caller frees. */
+static char *
+raw_text(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt	*st;
+	char		*v = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (arg != NULL)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int64_t
+raw_int(sqlite3 *db, const char *sql)
+{
+	char	*v = raw_text(db, sql, NULL);
+	int64_t	 n;
+
+	assert_non_null(v);
+	n = strtoll(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+/* The head for dest is post id (suffix); returns its outbox id. */
+static int64_t
+expect_head(struct store *s, const char *dest, const char *id,
+    int attempts)
+{
+	struct delivery	 d;
+	char		*want;
+	int64_t		 oid;
+
+	assert_int_equal(store_outbox_head(s, dest, &d), 1);
+	want = xasprintf("at://did:plc:alice/app.bsky.feed.post/%s", id);
+	assert_string_equal(d.post->id, want);
+	assert_string_equal(d.destination, dest);
+	assert_int_equal(d.attempts, attempts);
+	free(want);
+	oid = d.id;
+	delivery_free(&d);
+	return oid;
+}
+
+static void
+test_record_seen(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+
+	assert_false(seen(f->s, "p1"));
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+	assert_true(seen(f->s, "p1"));
+	assert_false(seen(f->s, "p2"));
+	assert_int_equal(store_post_seen(f->s, "mastodon",
+	    "at://did:plc:alice/app.bsky.feed.post/p1"), 0);
+}
+
+static void
+test_record_twice(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 one[] = { "support" };
+	const char *const	 two[] = { "sales", "support" };
+	struct delivery		 d;
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", one, 1), 1);
+	assert_int_equal(record(f->s, "p1", NULL, "sales", two, 2), 0);
+	assert_int_equal(count(f->s, NULL), 1);
+	assert_int_equal(store_outbox_head(f->s, "sales", &d), 0);
+	assert_int_equal(store_outbox_head(f->s, "support", &d), 1);
+	assert_string_equal(d.team, "support");
+	delivery_free(&d);
+}
+
+static void
+test_reply_joins_conversation(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	const char *const	 other[] = { "sales" };
+	struct delivery		 d;
+	char			*team = NULL, *code;
+
+	assert_int_equal(record(f->s, "root", NULL, "support", dest, 1), 1);
+	assert_int_equal(record(f->s, "reply", "root", "sales", other, 1), 1);
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/root", &team), 1);
+	assert_string_equal(team, "support");
+	free(team);
+	/* The reply is a post of that conversation, not a new one. */
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/reply", &team), 0);
+
+	code = head_code(f->s, "support");
+	assert_int_equal(store_outbox_head(f->s, "sales", &d), 1);
+	assert_string_equal(d.code, code);
+	assert_string_equal(d.post->reply_root,
+	    "at://did:plc:alice/app.bsky.feed.post/root");
+	delivery_free(&d);
+	free(code);
+}
+
+static void
+test_conversation_owner(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	char			*team = NULL;
+
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/p1", &team), 0);
+	assert_null(team);
+	assert_int_equal(record(f->s, "p1", NULL, "billing", dest, 1), 1);
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/p1", &team), 1);
+	assert_string_equal(team, "billing");
+	free(team);
+	assert_int_equal(store_conversation_owner(f->s, "mastodon",
+	    "at://did:plc:alice/app.bsky.feed.post/p1", &team), 0);
+}
+
+static int
+code_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+test_codes_many_distinct(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	struct delivery		 d;
+	char			 id[32], *want;
+	char			**codes;
+	size_t			 i, n = 5000;
+
+	codes = xcalloc(n, sizeof(*codes));
+	for (i = 0; i < n; i++) {
+		if (i % 256 == 0)
+			assert_int_equal(store_begin(f->s), 0);
+		snprintf(id, sizeof(id), "post%zu", i);
+		assert_int_equal(record(f->s, id, NULL, "support", dest, 1),
+		    1);
+		if (i % 256 == 255)
+			assert_int_equal(store_commit(f->s), 0);
+	}
+	assert_int_equal(store_commit(f->s), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(store_outbox_head(f->s, "support", &d), 1);
+		want = xasprintf("at://did:plc:alice/app.bsky.feed.post/"
+		    "post%zu", i);
+		assert_string_equal(d.post->id, want);
+		free(want);
+		assert_code_shape(d.code);
+		codes[i] = xstrdup(d.code);
+		assert_int_equal(store_outbox_done(f->s, d.id), 0);
+		delivery_free(&d);
+	}
+	qsort(codes, n, sizeof(*codes), code_cmp);
+	for (i = 1; i < n; i++)
+		assert_true(strcasecmp(codes[i - 1], codes[i]) != 0);
+	for (i = 0; i < n; i++)
+		free(codes[i]);
+	free(codes);
+}
+
+/* The code a root gets in an empty store. */
+static char *
+fresh_code(const char *id)
+{
+	const char *const	 dest[] = { "support" };
+	struct store		*m;
+	char			*cause = NULL, *code;
+
+	m = store_open(":memory:", &cause);
+	assert_non_null(m);
+	assert_int_equal(record(m, id, NULL, "support", dest, 1), 1);
+	code = head_code(m, "support");
+	store_close(m);
+	return code;
+}
+
+static void
+test_code_deterministic(void **state)
+{
+	char	*a = fresh_code("p1"), *b = fresh_code("p1");
+	char	*c = fresh_code("p2");
+
+	(void)state;
+	assert_code_shape(a);
+	assert_int_equal(strlen(a), 4);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void
+test_code_redraw_on_collision(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	char			*taken = fresh_code("p1");
+	char			*resolved = fresh_code("p2");
+	char			*sql, *code;
+	sqlite3			*raw = raw_open(f->db);
+
+	/* Another open conversation holds p1's first code (other case). */
+	sql = sqlite3_mprintf("INSERT INTO conversations (platform, root,"
+	    " team, code, status, created_ms, updated_ms) VALUES"
+	    " ('bluesky', 'x', 'sales', lower(%Q), 'open', 0, 0),"
+	    " ('bluesky', 'y', 'sales', %Q, 'resolved', 0, 0)",
+	    taken, resolved);
+	raw_exec(raw, sql);
+	sqlite3_free(sql);
+	sqlite3_close(raw);
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+	code = head_code(f->s, "support");
+	assert_code_shape(code);
+	assert_true(strcasecmp(code, taken) != 0);
+	free(code);
+
+	/* A resolved conversation's code is free again. */
+	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "support",
+	    "p1", 0)), 0);
+	assert_int_equal(record(f->s, "p2", NULL, "support", dest, 1), 1);
+	code = head_code(f->s, "support");
+	assert_string_equal(code, resolved);
+	free(code);
+	free(taken);
+	free(resolved);
+}
+
+static void
+test_code_lookup_nocase(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	char			*code, *lower, *root, *sql;
+	sqlite3			*raw;
+	size_t			 i;
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+	code = head_code(f->s, "support");
+	lower = xstrdup(code);
+	for (i = 0; lower[i] != '\0'; i++)
+		lower[i] = (char)tolower((unsigned char)lower[i]);
+
+	raw = raw_open(f->db);
+	root = raw_text(raw, "SELECT root FROM conversations"
+	    " WHERE code = ?1 AND status = 'open'", lower);
+	assert_non_null(root);
+	assert_string_equal(root, "at://did:plc:alice/app.bsky.feed.post/p1");
+	free(root);
+	/* And the unique index refuses the same code in another case. */
+	sql = sqlite3_mprintf("INSERT INTO conversations (platform, root,"
+	    " team, code, status, created_ms, updated_ms) VALUES"
+	    " ('bluesky', 'x', 'sales', %Q, 'open', 0, 0)", lower);
+	assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL),
+	    SQLITE_CONSTRAINT);
+	sqlite3_free(sql);
+	sqlite3_close(raw);
+	free(lower);
+	free(code);
+}
+
+static void
+test_cursor(void **state)
+{
+	struct fixture	*f = *state;
+	char		*v;
+
+	assert_null(store_cursor_get(f->s, "jetstream"));
+	assert_int_equal(store_cursor_set(f->s, "jetstream", "1700000000"), 0);
+	assert_int_equal(store_cursor_set(f->s, "replay", "42"), 0);
+	v = store_cursor_get(f->s, "jetstream");
+	assert_string_equal(v, "1700000000");
+	free(v);
+	assert_int_equal(store_cursor_set(f->s, "jetstream", "1700000099"), 0);
+	v = store_cursor_get(f->s, "jetstream");
+	assert_string_equal(v, "1700000099");
+	free(v);
+	v = store_cursor_get(f->s, "replay");
+	assert_string_equal(v, "42");
+	free(v);
+}
+
+static void
+test_handles(void **state)
+{
+	struct fixture	*f = *state;
+	char		*v;
+
+	assert_null(store_handle_get(f->s, "did:plc:alice"));
+	assert_int_equal(store_handle_set(f->s, "did:plc:alice",
+	    "alice.bsky.social"), 0);
+	assert_int_equal(store_handle_set(f->s, "did:plc:bob",
+	    "bob.example.com"), 0);
+	v = store_handle_get(f->s, "did:plc:alice");
+	assert_string_equal(v, "alice.bsky.social");
+	free(v);
+	assert_int_equal(store_handle_set(f->s, "did:plc:alice",
+	    "alice.example.org"), 0);
+	v = store_handle_get(f->s, "did:plc:alice");
+	assert_string_equal(v, "alice.example.org");
+	free(v);
+	v = store_handle_get(f->s, "did:plc:bob");
+	assert_string_equal(v, "bob.example.com");
+	free(v);
+}
+
+static void
+test_outbox_order(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 ab[] = { "A", "B" };
+	const char *const	 a[] = { "A" };
+	const char *const	 ba[] = { "B", "A" };
+	struct strv		 dests;
+	struct delivery		 d;
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(record(f->s, "a1", NULL, "support", ab, 2), 1);
+	assert_int_equal(record(f->s, "a2", NULL, "support", a, 1), 1);
+	assert_int_equal(record(f->s, "a3", NULL, "support", ba, 2), 1);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(count(f->s, "pending"), 5);
+
+	assert_int_equal(store_outbox_destinations(f->s, &dests), 0);
+	assert_int_equal(dests.n, 2);
+	assert_string_equal(dests.v[0], "A");
+	assert_string_equal(dests.v[1], "B");
+	strv_free(&dests);
+
+	expect_head(f->s, "B", "a1", 0);
+	expect_head(f->s, "A", "a1", 0);
+	assert_int_equal(store_outbox_head(f->s, "C", &d), 0);
+
+	/* Draining A leaves B alone and drops A from the list. */
+	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "A", "a1",
+	    0)), 0);
+	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "A", "a2",
+	    0)), 0);
+	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "A", "a3",
+	    0)), 0);
+	assert_int_equal(store_outbox_head(f->s, "A", &d), 0);
+	expect_head(f->s, "B", "a1", 0);
+	assert_int_equal(store_outbox_destinations(f->s, &dests), 0);
+	assert_int_equal(dests.n, 1);
+	assert_string_equal(dests.v[0], "B");
+	strv_free(&dests);
+}
+
+static void
+test_outbox_retry_done_fail(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 a[] = { "A" };
+	struct delivery		 d;
+	int64_t			 id, far = now_wall_ms() + 3600 * 1000;
+	char			*err;
+	sqlite3			*raw;
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", a, 1), 1);
+	assert_int_equal(record(f->s, "p2", NULL, "support", a, 1), 1);
+	assert_int_equal(record(f->s, "p3", NULL, "support", a, 1), 1);
+
+	assert_int_equal(store_outbox_head(f->s, "A", &d), 1);
+	assert_string_equal(d.team, "support");
+	assert_string_equal(d.rule, "team/rule");
+	assert_code_shape(d.code);
+	assert_string_equal(d.post->text, "the app is down again");
+	assert_string_equal(d.post->author, "did:plc:alice");
+	assert_true(strv_contains(&d.post->hashtags, "outage"));
+	assert_true(d.next_try_ms <= now_wall_ms());
+	id = d.id;
+	delivery_free(&d);
+
+	/* Not due yet, but still the head: order is kept per destination. */
+	assert_int_equal(store_outbox_retry(f->s, id, far, "HTTP 503"), 0);
+	assert_int_equal(store_outbox_retry(f->s, id, far + 1, "HTTP 429"), 0);
+	assert_int_equal(store_outbox_head(f->s, "A", &d), 1);
+	assert_int_equal(d.id, id);
+	assert_int_equal(d.attempts, 2);
+	assert_int_equal(d.next_try_ms, far + 1);
+	delivery_free(&d);
+
+	assert_int_equal(store_outbox_done(f->s, id), 0);
+	id = expect_head(f->s, "A", "p2", 0);
+	assert_int_equal(store_outbox_fail(f->s, id, "HTTP 404"), 0);
+	expect_head(f->s, "A", "p3", 0);
+	assert_int_equal(count(f->s, "pending"), 1);
+	assert_int_equal(count(f->s, "done"), 1);
+	assert_int_equal(count(f->s, "failed"), 1);
+	assert_int_equal(count(f->s, NULL), 3);
+
+	raw = raw_open(f->db);
+	err = raw_text(raw, "SELECT last_error FROM outbox WHERE state = ?1",
+	    "failed");
+	assert_string_equal(err, "HTTP 404");
+	free(err);
+	sqlite3_close(raw);
+}
+
+/* A row whose stored post cannot be read is failed, not a blocked queue. */
+static void
+test_outbox_skips_unreadable(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 a[] = { "A" };
+	char			*err;
+	sqlite3			*raw;
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", a, 1), 1);
+	assert_int_equal(record(f->s, "p2", NULL, "support", a, 1), 1);
+	assert_int_equal(record(f->s, "p3", NULL, "support", a, 1), 1);
+	raw = raw_open(f->db);
+	raw_exec(raw, "UPDATE posts SET json = '{\"text\": 1'"
+	    " WHERE id LIKE '%/p1';"
+	    "UPDATE posts SET json = '[]' WHERE id LIKE '%/p2'");
+	sqlite3_close(raw);
+
+	expect_head(f->s, "A", "p3", 0);
+	assert_int_equal(count(f->s, "failed"), 2);
+	assert_int_equal(count(f->s, "pending"), 1);
+	raw = raw_open(f->db);
+	err = raw_text(raw, "SELECT last_error FROM outbox WHERE post_id"
+	    " LIKE ?1", "%/p1");
+	assert_non_null(err);
+	assert_non_null(strstr(err, "unreadable"));
+	free(err);
+	sqlite3_close(raw);
+}
+
+static void
+test_outbox_unknown_id(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(store_outbox_done(f->s, 999), -1);
+	assert_int_equal(store_outbox_retry(f->s, 999, 0, "x"), -1);
+	assert_int_equal(store_outbox_fail(f->s, 999, "x"), -1);
+}
+
+static void
+test_rollback(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	char			*team = NULL;
+	struct delivery		 d;
+
+	assert_false(store_in_transaction(f->s));
+	assert_int_equal(store_begin(f->s), 0);
+	assert_true(store_in_transaction(f->s));
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+	assert_int_equal(store_cursor_set(f->s, "jetstream", "123"), 0);
+	assert_true(seen(f->s, "p1"));
+	store_rollback(f->s);
+	assert_false(store_in_transaction(f->s));
+
+	assert_false(seen(f->s, "p1"));
+	assert_null(store_cursor_get(f->s, "jetstream"));
+	assert_int_equal(count(f->s, NULL), 0);
+	assert_int_equal(store_outbox_head(f->s, "support", &d), 0);
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/p1", &team), 0);
+	/* The same post can be recorded again afterwards. */
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+}
+
+static void
+test_transaction_nesting(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_true(store_in_transaction(f->s));
+	assert_int_equal(store_cursor_set(f->s, "s", "1"), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_false(store_in_transaction(f->s));
+	assert_int_equal(store_commit(f->s), 0);
+	store_rollback(f->s);
+	assert_false(store_in_transaction(f->s));
+}
+
+/*
+ * A record that fails halfway (a trigger refuses its second delivery)
+ * is undone alone; the burst around it still commits.
+ */
+static void
+test_record_atomic_in_burst(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 ok[] = { "support" };
+	const char *const	 bad[] = { "support", "boom" };
+	char			*team = NULL;
+	sqlite3			*raw = raw_open(f->db);
+
+	raw_exec(raw, "CREATE TRIGGER boom BEFORE INSERT ON outbox"
+	    " WHEN NEW.destination = 'boom'"
+	    " BEGIN SELECT RAISE(ABORT, 'boom refused'); END");
+	sqlite3_close(raw);
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(record(f->s, "p1", NULL, "support", ok, 1), 1);
+	assert_int_equal(record(f->s, "p2", NULL, "support", bad, 2), -1);
+	assert_true(store_in_transaction(f->s));
+	assert_false(seen(f->s, "p2"));
+	assert_int_equal(store_commit(f->s), 0);
+
+	assert_true(seen(f->s, "p1"));
+	assert_false(seen(f->s, "p2"));
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/p2", &team), 0);
+	assert_int_equal(count(f->s, NULL), 1);
+
+	/* A failed reply leaves the conversation it joined as it was. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(record(f->s, "r1", "p1", "support", bad, 2), -1);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_false(seen(f->s, "r1"));
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/p1", &team), 1);
+	assert_string_equal(team, "support");
+	free(team);
+	assert_int_equal(count(f->s, NULL), 1);
+
+	/* Without a transaction the failed record leaves nothing either. */
+	assert_int_equal(record(f->s, "p3", NULL, "support", bad, 2), -1);
+	assert_false(store_in_transaction(f->s));
+	assert_false(seen(f->s, "p3"));
+	assert_int_equal(count(f->s, NULL), 1);
+	/* And the store still works afterwards. */
+	assert_int_equal(record(f->s, "p3", NULL, "support", ok, 1), 1);
+	assert_int_equal(count(f->s, NULL), 2);
+}
+
+static void
+test_record_bad_input(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support", NULL };
+	struct post		*p = mkpost("p1", NULL, "x");
+
+	assert_int_equal(store_record(f->s, p, NULL, "r", dest, 1), -1);
+	assert_int_equal(store_record(f->s, p, "support", "r", dest, 2), -1);
+	assert_int_equal(store_record(f->s, p, "support", "r", NULL, 1), -1);
+	free(p->id);
+	p->id = NULL;
+	assert_int_equal(store_record(f->s, p, "support", "r", dest, 1), -1);
+	post_free(p);
+	assert_int_equal(count(f->s, NULL), 0);
+	assert_false(seen(f->s, "p1"));
+	assert_false(store_in_transaction(f->s));
+}
+
+/* Without store_begin a record is its own transaction, and durable. */
+static void
+test_record_autocommit(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	sqlite3			*raw;
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+	assert_false(store_in_transaction(f->s));
+	raw = raw_open(f->db);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM posts"), 1);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM outbox"), 1);
+	sqlite3_close(raw);
+}
+
+static void
+test_durability(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	char			*cause = NULL, *v, *team = NULL;
+	int64_t			 id;
+	int			 version = store_schema_version(f->s);
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+	assert_int_equal(store_cursor_set(f->s, "jetstream", "77"), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	id = expect_head(f->s, "support", "p1", 0);
+	store_close(f->s);
+
+	f->s = store_open(f->dir, &cause);
+	assert_non_null(f->s);
+	assert_int_equal(store_schema_version(f->s), version);
+	assert_true(seen(f->s, "p1"));
+	v = store_cursor_get(f->s, "jetstream");
+	assert_string_equal(v, "77");
+	free(v);
+	assert_int_equal(expect_head(f->s, "support", "p1", 0), id);
+	assert_int_equal(count(f->s, "pending"), 1);
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/p1", &team), 1);
+	assert_string_equal(team, "support");
+	free(team);
+}
+
+static void
+test_wal_and_dir_mode(void **state)
+{
+	struct fixture	*f = *state;
+	struct stat	 sb;
+	struct store	*s;
+	char		*sub = xasprintf("%s/state", f->dir), *cause = NULL;
+	char		*mode;
+	sqlite3		*raw;
+
+	assert_int_equal(stat(sub, &sb), -1);
+	s = store_open(sub, &cause);
+	assert_non_null(s);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	store_close(s);
+
+	raw = raw_open(f->db);
+	mode = raw_text(raw, "PRAGMA journal_mode", NULL);
+	assert_string_equal(mode, "wal");
+	free(mode);
+	sqlite3_close(raw);
+	free(sub);
+}
+
+static void
+test_newer_version_refused(void **state)
+{
+	struct fixture	*f = *state;
+	char		*sub = xasprintf("%s/new", f->dir), *cause = NULL;
+	char		*path = xasprintf("%s/switchboard.db", sub), *mode;
+	sqlite3		*raw;
+
+	assert_int_equal(mkdir(sub, 0700), 0);
+	raw = raw_open(path);
+	raw_exec(raw, "CREATE TABLE future (x); PRAGMA user_version = 99");
+	sqlite3_close(raw);
+
+	assert_null(store_open(sub, &cause));
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "newer"));
+	assert_non_null(strstr(cause, "99"));
+	free(cause);
+
+	/* Left exactly as found. */
+	raw = raw_open(path);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), 99);
+	mode = raw_text(raw, "PRAGMA journal_mode", NULL);
+	assert_string_equal(mode, "delete");
+	free(mode);
+	sqlite3_close(raw);
+	free(path);
+	free(sub);
+}
+
+static void
+test_migrate_from_empty_file(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	const char *const	 names[] = { "posts", "conversations",
+	    "outbox", "cursors", "handles", "conversations_open_code",
+	    "outbox_destination" };
+	char			*sub = xasprintf("%s/old", f->dir);
+	char			*path = xasprintf("%s/switchboard.db", sub);
+	char			*cause = NULL, *v;
+	struct store		*s;
+	sqlite3			*raw;
+	FILE			*fp;
+	size_t			 i;
+
+	assert_int_equal(mkdir(sub, 0700), 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+
+	s = store_open(sub, &cause);
+	assert_non_null(s);
+	assert_true(store_schema_version(s) >= 1);
+	assert_int_equal(store_schema_version(s),
+	    store_schema_version(f->s));
+	assert_int_equal(record(s, "p1", NULL, "support", dest, 1), 1);
+	store_close(s);
+
+	raw = raw_open(path);
+	for (i = 0; i < nitems(names); i++) {
+		v = raw_text(raw, "SELECT name FROM sqlite_master"
+		    " WHERE name = ?1", names[i]);
+		assert_non_null(v);
+		free(v);
+	}
+	sqlite3_close(raw);
+	free(path);
+	free(sub);
+}
+
+static void
+test_not_a_database(void **state)
+{
+	struct fixture	*f = *state;
+	char		*sub = xasprintf("%s/junk", f->dir), *cause = NULL;
+	char		*path = xasprintf("%s/switchboard.db", sub);
+	FILE		*fp;
+	int		 i;
+
+	assert_int_equal(mkdir(sub, 0700), 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (i = 0; i < 256; i++)
+		fputs("this is not a database file\n", fp);
+	fclose(fp);
+	assert_null(store_open(sub, &cause));
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "not a database"));
+	free(cause);
+
+	/* A path under a regular file cannot be a state directory. */
+	free(sub);
+	sub = xasprintf("%s/sub", path);
+	assert_null(store_open(sub, &cause));
+	assert_non_null(cause);
+	free(cause);
+	free(path);
+	free(sub);
+}
+
+static void
+test_memory_store(void **state)
+{
+	const char *const	 dest[] = { "support" };
+	struct store		*s;
+	char			*cause = NULL;
+
+	(void)state;
+	s = store_open(":memory:", &cause);
+	assert_non_null(s);
+	assert_true(store_schema_version(s) >= 1);
+	assert_int_equal(record(s, "p1", NULL, "support", dest, 1), 1);
+	assert_true(seen(s, "p1"));
+	store_close(s);
+	store_close(NULL);
+}
+
+static void
+test_post_deleted(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	sqlite3			*raw;
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", dest, 1), 1);
+	assert_int_equal(record(f->s, "p2", NULL, "support", dest, 1), 1);
+	assert_int_equal(store_post_deleted(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/p1"), 0);
+	assert_int_equal(store_post_deleted(f->s, "bluesky", "unknown"), 0);
+	raw = raw_open(f->db);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM posts"
+	    " WHERE deleted"), 1);
+	assert_int_equal(raw_int(raw, "SELECT count(*) FROM posts"
+	    " WHERE deleted AND id LIKE '%/p1'"), 1);
+	sqlite3_close(raw);
+	assert_true(seen(f->s, "p1"));
+}
+
+#define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_record_seen),
+		T(test_record_twice),
+		T(test_reply_joins_conversation),
+		T(test_conversation_owner),
+		T(test_codes_many_distinct),
+		T(test_code_deterministic),
+		T(test_code_redraw_on_collision),
+		T(test_code_lookup_nocase),
+		T(test_cursor),
+		T(test_handles),
+		T(test_outbox_order),
+		T(test_outbox_retry_done_fail),
+		T(test_outbox_skips_unreadable),
+		T(test_outbox_unknown_id),
+		T(test_rollback),
+		T(test_transaction_nesting),
+		T(test_record_atomic_in_burst),
+		T(test_record_bad_input),
+		T(test_record_autocommit),
+		T(test_durability),
+		T(test_wal_and_dir_mode),
+		T(test_newer_version_refused),
+		T(test_migrate_from_empty_file),
+		T(test_not_a_database),
+		T(test_memory_store),
+		T(test_post_deleted),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
