@@ -102,6 +102,7 @@ enum store_stmt_id {
 	STORE_POST_SEEN,
 	STORE_POST_INSERT,
 	STORE_POST_DELETED,
+	STORE_CONV_FIND,
 	STORE_CONV_TOUCH,
 	STORE_CONV_INSERT,
 	STORE_CONV_OWNER,
@@ -137,9 +138,10 @@ static const struct {
 	    " rule, json, seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
 	[STORE_POST_DELETED] = { "post deleted",
 	    "UPDATE posts SET deleted = 1 WHERE platform = ?1 AND id = ?2" },
+	[STORE_CONV_FIND] = { "conv find",
+	    "SELECT id FROM conversations WHERE platform = ?1 AND root = ?2" },
 	[STORE_CONV_TOUCH] = { "conv touch",
-	    "UPDATE conversations SET updated_ms = ?3"
-	    " WHERE platform = ?1 AND root = ?2 RETURNING id" },
+	    "UPDATE conversations SET updated_ms = ?2 WHERE id = ?1" },
 	/* Any unique conflict is the code: the caller knows root is new. */
 	[STORE_CONV_INSERT] = { "conv insert",
 	    "INSERT INTO conversations (platform, root, team, code, status,"
@@ -696,13 +698,13 @@ store_conversation(struct store *s, const char *platform, const char *root,
 	int	rc;
 
 	*created = false;
-	rc = store_query(s, STORE_CONV_TOUCH, "ttl", platform, root, now);
+	rc = store_query(s, STORE_CONV_FIND, "tt", platform, root);
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
-		*id = sqlite3_column_int64(s->stmt[STORE_CONV_TOUCH], 0);
-		sqlite3_reset(s->stmt[STORE_CONV_TOUCH]);
-		return 0;
+		*id = sqlite3_column_int64(s->stmt[STORE_CONV_FIND], 0);
+		sqlite3_reset(s->stmt[STORE_CONV_FIND]);
+		return store_exec(s, STORE_CONV_TOUCH, "ll", *id, now);
 	}
 	if (store_conversation_new(s, platform, root, team, now, id) != 0)
 		return -1;

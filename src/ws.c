@@ -33,6 +33,7 @@ struct ws {
 	int64_t				 last_rx_ms;
 	bool				 ping_due;
 	bool				 ping_sent;
+	bool				 closing;	/* close at next write */
 
 	struct buf			 rx;
 	size_t				 rx_total;
@@ -136,12 +137,19 @@ ws_connect(struct ws *ws)
 	free(url);
 }
 
+/*
+ * Close the connection from anywhere, even inside an lws callback: the
+ * next WRITEABLE returns -1.  A socket that never becomes writable is
+ * still killed by lws' own timeout, later.
+ */
 static void
 ws_kill(struct ws *ws)
 {
-	if (ws->wsi != NULL)
-		lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
+	if (ws->wsi == NULL || ws->closing)
+		return;
+	ws->closing = true;
+	lws_callback_on_writable(ws->wsi);
+	lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, 5);
 }
 
 static void
@@ -150,7 +158,7 @@ ws_idle_cb(uv_timer_t *t)
 	struct ws	*ws = t->data;
 	int64_t		 quiet;
 
-	if (!ws->connected || ws->wsi == NULL)
+	if (!ws->connected || ws->wsi == NULL || ws->closing)
 		return;
 	quiet = now_mono_ms() - ws->last_rx_ms;
 	if (quiet >= ws->params.idle_timeout_ms) {
@@ -230,6 +238,7 @@ ws_gone(struct ws *ws, struct lws *wsi, const char *reason)
 	lws_set_opaque_user_data(wsi, NULL);
 	ws->wsi = NULL;
 	ws->connected = false;
+	ws->closing = false;
 	ws->ping_sent = ws->ping_due = false;
 	buf_reset(&ws->rx);
 	if (was) {
@@ -279,7 +288,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		ws->ping_sent = false;
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (!ws->running)
+		if (!ws->running || ws->closing)
 			return -1;
 		return ws_writeable(ws, wsi);
 	case LWS_CALLBACK_CLIENT_CLOSED:

@@ -230,6 +230,7 @@ class Conn:
         self.last_time_us = None
         self.options_updates = []
         self.opened = time.time()
+        self.last_sent = None   # wall clock of the last message sent
         self.closed_at = None
 
     def record(self):
@@ -247,9 +248,11 @@ class Conn:
             "first_time_us": self.first_time_us,
             "last_time_us": self.last_time_us,
             "last_index": self.last_index,
+            "next_index": self.next_index,
             "caught_up": self.caught_up,
             "options_updates": self.options_updates,
             "opened": self.opened,
+            "last_sent": self.last_sent,
             "closed": self.closed_at,
         }
 
@@ -289,10 +292,10 @@ class JetstreamServer:
     is a keyword argument; start() returns the port."""
 
     def __init__(self, events=DEFAULT_EVENTS, repeat=1, trickle_ms=0,
-        drop_at=(), fragment=False, garbage=0, oversize=0,
-        silent_after=0, log=None, dump=None, lifetime=300, port=0,
-        garbage_text="garbage frame: government refund help",
-        verbose=False):
+                 drop_at=(), fragment=False, garbage=0, oversize=0,
+                 silent_after=0, log=None, dump=None, lifetime=300, port=0,
+                 garbage_text="garbage frame: government refund help",
+                 verbose=False):
         if isinstance(events, str):
             events = load_events(events)
         self.stream = expand(events, repeat)
@@ -650,6 +653,7 @@ class JetstreamServer:
             conn.send(frame(OP_CONT, data[b:], fin=True))
         with self.cond:
             conn.frames += 1
+            conn.last_sent = time.time()
             self.frames_sent += 1
             self.cond.notify_all()
 

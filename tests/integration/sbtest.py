@@ -22,7 +22,6 @@ import tempfile
 import threading
 import time
 import traceback
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.abspath(os.environ.get("SB_SRCDIR") or
@@ -34,9 +33,9 @@ CORPUS = os.path.join(SRCDIR, "tests", "data", "jetstream-corpus.jsonl")
 
 sys.path.insert(0, FAKES)
 import jetstream_server  # noqa: E402
-import chat_server  # noqa: E402
+# Re-exported for the tests.
 from jetstream_server import JetstreamServer, web_url, post_uri  # noqa
-from chat_server import ChatServer  # noqa: E402
+from chat_server import ChatServer  # noqa: E402,F401
 
 # A test file must end well within automake's patience and ours.
 TEST_DEADLINE = 110
@@ -142,7 +141,9 @@ class Tap:
             self.out("# work directory kept: %s" % self.workdir)
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
-        sys.exit(1 if self.failed else 0)
+        # Failures are "not ok" lines; a non-zero status would make the
+        # TAP driver count them a second time as an ERROR.
+        sys.exit(0)
 
 
 def need_binary(tap):

@@ -6,9 +6,9 @@ holding up the other teams."""
 
 import os
 import re
-import signal
 import sys
 
+sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sbtest  # noqa: E402
 from sbtest import (ChatServer, Daemon, FakeProcess, JetstreamServer,  # noqa

@@ -9,6 +9,7 @@ import re
 import signal
 import sys
 
+sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sbtest  # noqa: E402
 from sbtest import (ChatServer, Daemon, JetstreamServer, Tap,  # noqa: E402
@@ -18,6 +19,7 @@ from sbtest import (ChatServer, Daemon, JetstreamServer, Tap,  # noqa: E402
 
 MIN_SELECTED = 10       # per copy of the recording; about 14 are
 TIMEOUT = 40
+IDLE_TIMEOUT = 5        # seconds, the smallest the config allows
 
 
 def records_of(chat):
@@ -167,8 +169,9 @@ def reload(tap):
         mark = len(daemon.log())
         daemon.send_signal(signal.SIGHUP)
         m = daemon.wait_log(r"configuration reloaded", 10, mark)
-        # Frames sent from now on reach the daemon after the reload.
-        after = js.connections[-1]["last_index"] + 1
+        # No frame from next_index on had started to go out: those
+        # reach the daemon after the reload.
+        after = js.connections[-1]["next_index"]
         tap.ok(m, "reload: SIGHUP with a valid file logs "
                "\"configuration reloaded\"", daemon.tail())
         tap.ok(any(index[u] <= before for u in changed) and
@@ -185,7 +188,8 @@ def reload(tap):
             elif before < index[u] < after:
                 either[u] = [old.get(u), new.get(u)]
         wait_delivered(records_of(chat), exp, tap.timeout(TIMEOUT))
-        js.wait(lambda s: s.connections[-1]["caught_up"], tap.timeout(TIMEOUT))
+        js.wait(lambda s: s.connections[-1]["caught_up"],
+                tap.timeout(TIMEOUT))
         settle()
         check_exactly_once(tap, "reload", exp, chat, daemon, either)
         tap.eq(len(js.connections), 1, "reload: the Jetstream connection "
@@ -234,7 +238,7 @@ def kill_restart(tap):
     dump = os.path.join(wd, "dump.jsonl")
     outage = os.path.join(wd, "outage")
     open(outage, "w").close()
-    js = JetstreamServer(repeat=4, trickle_ms=25, dump=dump)
+    js = JetstreamServer(repeat=4, trickle_ms=40, dump=dump)
     chat = ChatServer(outage=outage)
     daemon = Daemon(wd)
     what = "kill"
@@ -261,7 +265,8 @@ def kill_restart(tap):
                *[str(c) for c in conns])
         os.unlink(outage)
         wait_delivered(records_of(chat), exp, tap.timeout(2 * TIMEOUT))
-        js.wait(lambda s: s.connections[-1]["caught_up"], tap.timeout(TIMEOUT))
+        js.wait(lambda s: s.connections[-1]["caught_up"],
+                tap.timeout(TIMEOUT))
         settle()
         check_exactly_once(tap, "kill mid-stream", exp, chat, daemon)
 
@@ -279,7 +284,10 @@ def kill_restart(tap):
                "kill: the fresh post is selected by the rules")
         wait_delivered(records_of(chat), [url], tap.timeout(TIMEOUT))
         settle()
-        tap.eq(len(js.connections), 3, "kill: one connection per start")
+        conns = js.connections
+        tap.ok(len(conns) == 3 and conns[2]["cursor"] is not None,
+               "kill: one connection per start, resumed from the cursor",
+               *[str(c) for c in conns])
         check_exactly_once(tap, "kill while idle", exp2, chat, daemon)
         stop(tap, daemon, what)
     finally:
@@ -300,7 +308,8 @@ def silent(tap):
     what = "silent"
     try:
         daemon.write_config(render_config(daemon.state, js.start(),
-                                          chat.start(), idle_timeout=5))
+                                          chat.start(),
+                                          idle_timeout=IDLE_TIMEOUT))
         exp = expect(tap, daemon.conf, dump, sbtest.default_teams(), 2, what)
         daemon.start()
         wait_delivered(records_of(chat), exp, tap.timeout(TIMEOUT))
@@ -315,6 +324,11 @@ def silent(tap):
                "silent: the daemon pings, gives up on the silent "
                "connection and reconnects with a cursor",
                *[str(c) for c in conns])
+        gap = conns[1]["opened"] - conns[0]["last_sent"] \
+            if len(conns) >= 2 else float("inf")
+        tap.ok(gap <= IDLE_TIMEOUT + 2.5, "silent: the dead stream is left "
+               "after about idle_timeout (%d s): reconnected %.1f s after "
+               "the last frame" % (IDLE_TIMEOUT, gap))
         stop(tap, daemon, what, signal.SIGINT)
     finally:
         if daemon.alive():
