@@ -25,6 +25,7 @@ struct source {
 	void			*data;		/* the adapter's */
 	bool			 finished;	/* replay read to the end */
 	bool			 exit_when_finished; /* then end the daemon */
+	char			*pending_cursor; /* written at the next commit */
 };
 
 struct source_ops {

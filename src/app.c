@@ -12,19 +12,38 @@
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
+#include "pipeline.h"
 #include "ws.h"
 
 #define APP_RESTART_MS	1000	/* sources restart after a store error */
 
 static void	app_finish(struct app *);
+static void	app_store_failed(struct app *);
 
 /* Commit the burst: what the sources handed us becomes durable together
  * with their cursors, and only then may the outbox send it. */
 static void
 app_commit(struct app *app)
 {
+	struct source	*src;
+	size_t		 i;
+	int		 rc = 0;
+
 	if (!store_in_transaction(app->store))
 		return;
+	/* A cursor is written once per burst, not once per frame. */
+	for (i = 0; i < app->nsources; i++) {
+		src = app->sources[i];
+		if (src->pending_cursor != NULL && rc == 0)
+			rc = store_cursor_set(app->store, src->name,
+			    src->pending_cursor);
+		free(src->pending_cursor);
+		src->pending_cursor = NULL;
+	}
+	if (rc != 0) {
+		app_store_failed(app);
+		return;
+	}
 	if (store_commit(app->store) != 0) {
 		app->stats.store_errors++;
 		log_err("store: commit failed; the burst will be read again");
@@ -86,10 +105,16 @@ app_restart_cb(uv_timer_t *t)
 static void
 app_store_failed(struct app *app)
 {
+	size_t	i;
+
 	app->stats.store_errors++;
 	log_err("store: write failed; undoing this burst and re-reading it");
 	store_rollback(app->store);
 	app->dirty = false;
+	for (i = 0; i < app->nsources; i++) {
+		free(app->sources[i]->pending_cursor);
+		app->sources[i]->pending_cursor = NULL;
+	}
 	app_sources_stop(app);
 	uv_timer_start(&app->restart_timer, app_restart_cb, APP_RESTART_MS,
 	    0);
@@ -98,47 +123,30 @@ app_store_failed(struct app *app)
 static int
 app_route_post(struct app *app, struct post *p)
 {
-	struct decision	 d;
-	const char	*dests[1];
-	char		*owner = NULL;
-	int		 rc;
+	struct decision	d;
+	int		rc;
 
 	app->stats.posts++;
-	rc = store_post_seen(app->store, p->platform, p->id);
-	if (rc != 0) {
-		if (rc == 1)
+	rc = pipeline_post(app->store, app->router, p, &d);
+	if (rc <= 0) {
+		if (rc == 0)
 			app->stats.duplicates++;
-		return rc < 0 ? -1 : 0;
+		return rc;
 	}
-	if (p->reply_root != NULL && store_conversation_owner(app->store,
-	    p->platform, p->reply_root, &owner) < 0)
-		return -1;
-	router_decide(app->router, p, owner, &d);
-	free(owner);
 	switch (d.action) {
 	case ROUTE_IGNORE:
 		app->stats.ignored++;
-		return 0;
+		break;
 	case ROUTE_DROP:
 		app->stats.dropped++;
 		log_info("post %s dropped by %s", p->id, d.rule);
-		return 0;
+		break;
 	case ROUTE_TEAM:
+		app->stats.routed++;
+		log_info("post %s -> team %s (%s)", p->url ? p->url : p->id,
+		    d.team, d.rule);
 		break;
 	}
-	if (p->author_handle == NULL)
-		p->author_handle = store_handle_get(app->store, p->author);
-	dests[0] = d.team;
-	rc = store_record(app->store, p, d.team, d.rule, dests, 1);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		app->stats.duplicates++;
-		return 0;
-	}
-	app->stats.routed++;
-	log_info("post %s -> team %s (%s)", p->url ? p->url : p->id, d.team,
-	    d.rule);
 	return 0;
 }
 
@@ -163,8 +171,10 @@ app_ingest(struct app *app, struct source *src, struct ingest *in)
 		rc = app_route_post(app, in->post);
 	post_free(in->post);
 	in->post = NULL;
-	if (rc == 0 && in->cursor != NULL)
-		rc = store_cursor_set(app->store, src->name, in->cursor);
+	if (rc == 0 && in->cursor != NULL) {
+		free(src->pending_cursor);
+		src->pending_cursor = xstrdup(in->cursor);
+	}
 	if (rc != 0) {
 		app_store_failed(app);
 		return;
@@ -237,6 +247,7 @@ static void
 app_source_free(struct source *src)
 {
 	src->ops->stop(src);
+	free(src->pending_cursor);
 	free(src->name);
 	free(src);
 }
@@ -503,10 +514,11 @@ app_free(struct app *app)
 	if (app == NULL)
 		return;
 	app_log_stats(app);
+	app_commit(app);
 	for (i = 0; i < app->nsources; i++)
 		app_source_free(app->sources[i]);
 	free(app->sources);
-	app_commit(app);
+	app->nsources = 0;
 	outbox_pause(app->outbox);
 	http_free(app->http);
 	outbox_free(app->outbox);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "jetstream.h"
 #include "log.h"
+#include "pipeline.h"
 #include "route_cmd.h"
 #include "router.h"
 #include "store.h"
@@ -43,7 +44,7 @@ route_cmd(const char *config_path, const char *path, FILE *out)
 	struct jetstream_event	 ev;
 	struct decision		 d;
 	FILE			*fp;
-	char			*line = NULL, *cause = NULL, *owner;
+	char			*line = NULL, *cause = NULL;
 	size_t			 cap = 0, i, bad = 0;
 	ssize_t			 n;
 	int			 rc = 1;
@@ -75,19 +76,8 @@ route_cmd(const char *config_path, const char *path, FILE *out)
 			continue;
 		}
 		if (ev.kind == JETSTREAM_POST &&
-		    store_post_seen(store, ev.post->platform, ev.post->id) == 0) {
-			owner = NULL;
-			if (ev.post->reply_root != NULL)
-				store_conversation_owner(store,
-				    ev.post->platform, ev.post->reply_root,
-				    &owner);
-			router_decide(router, ev.post, owner, &d);
-			free(owner);
-			if (d.action == ROUTE_TEAM)
-				store_record(store, ev.post, d.team, d.rule,
-				    NULL, 0);
+		    pipeline_post(store, router, ev.post, &d) == 1)
 			route_print(out, ev.post, &d);
-		}
 		jetstream_event_clear(&ev);
 	}
 	if (bad > 0)

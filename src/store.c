@@ -48,7 +48,7 @@ static const char *const store_migrations[] = {
 	"  team TEXT NOT NULL,"
 	"  code TEXT NOT NULL COLLATE NOCASE,"
 	"  status TEXT NOT NULL DEFAULT 'open'"
-	"    CHECK (status IN ('open', 'resolved')),"
+	"    CHECK (status = 'open' OR status = 'resolved'),"
 	"  created_ms INTEGER NOT NULL,"
 	"  updated_ms INTEGER NOT NULL,"
 	"  UNIQUE (platform, root));"
@@ -74,8 +74,9 @@ static const char *const store_migrations[] = {
 	"  post_id TEXT NOT NULL,"
 	"  team TEXT NOT NULL,"
 	"  rule TEXT,"
+	/* Not IN (...): SQLite builds a temporary table for that per row. */
 	"  state TEXT NOT NULL DEFAULT 'pending'"
-	"    CHECK (state IN ('pending', 'done', 'failed')),"
+	"    CHECK (state = 'pending' OR state = 'done' OR state = 'failed'),"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  next_try_ms INTEGER NOT NULL,"
 	"  created_ms INTEGER NOT NULL,"
@@ -201,6 +202,7 @@ static const struct {
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[STORE_NSTMT];
+	struct buf	 json;		/* reused for each record's post */
 };
 
 /* Log the connection's current error once; always -1 for the caller. */
@@ -511,6 +513,7 @@ store_open(const char *dir, char **cause)
 		goto fail;
 	s = xcalloc(1, sizeof(*s));
 	s->db = db;
+	buf_init(&s->json);
 	if (store_prepare(s, &why) != 0) {
 		store_close(s);
 		db = NULL;
@@ -542,6 +545,7 @@ store_close(struct store *s)
 		sqlite3_finalize(s->stmt[i]);
 	if (sqlite3_close(s->db) != SQLITE_OK)
 		store_error(s, "close");
+	buf_free(&s->json);
 	free(s);
 }
 
@@ -712,6 +716,96 @@ store_conversation(struct store *s, const char *platform, const char *root,
 	return 0;
 }
 
+/* A JSON string: runs of plain bytes copied, only what JSON needs escaped. */
+static void
+store_json_string(struct buf *b, const char *str, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 esc[7] = "\\u00";
+	size_t			 i, run = 0;
+	unsigned char		 c;
+
+	buf_addc(b, '"');
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)str[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, str + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			buf_add(b, esc, 2);
+		} else {
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			buf_add(b, esc, 6);
+		}
+	}
+	buf_add(b, str + run, len - run);
+	buf_addc(b, '"');
+}
+
+/*
+ * The JSON text of v, appended to b.  json_dumps spends more time on a
+ * post than all the SQL of its record: it decodes UTF-8 character by
+ * character and formats a pointer per container to detect cycles.  A
+ * json_t string is valid UTF-8 already and a post has no cycles, so
+ * bytes are copied as they are.  Reals (a post has none) go to jansson.
+ */
+static void
+store_json_add(struct buf *b, json_t *v)
+{
+	const char	*key, *sep = "";
+	json_t		*e;
+	size_t		 i;
+	char		*t;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		buf_addc(b, '{');
+		json_object_foreach(v, key, e) {
+			buf_adds(b, sep);
+			store_json_string(b, key, strlen(key));
+			buf_addc(b, ':');
+			store_json_add(b, e);
+			sep = ",";
+		}
+		buf_addc(b, '}');
+		break;
+	case JSON_ARRAY:
+		buf_addc(b, '[');
+		json_array_foreach(v, i, e) {
+			buf_adds(b, sep);
+			store_json_add(b, e);
+			sep = ",";
+		}
+		buf_addc(b, ']');
+		break;
+	case JSON_STRING:
+		store_json_string(b, json_string_value(v),
+		    json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_TRUE:
+		buf_adds(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_adds(b, "false");
+		break;
+	case JSON_NULL:
+		buf_adds(b, "null");
+		break;
+	default:
+		t = json_dumps(v, JSON_ENCODE_ANY);
+		buf_adds(b, t != NULL ? t : "null");
+		free(t);
+		break;
+	}
+}
+
 /*
  * Take back what a failed record wrote, leaving the rest of the burst.
  * Should that fail too, the whole transaction goes: the sources replay
@@ -739,25 +833,24 @@ store_record_new(struct store *s, const struct post *p, const char *team,
     const char *rule, const char *const *dest, size_t ndest)
 {
 	json_t	*j;
-	char	*text;
 	int64_t	 now = now_wall_ms(), conv = 0;
 	size_t	 i;
 	bool	 created = false;
 	int	 rc;
 
 	j = post_to_json(p);
-	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (text == NULL) {
+	if (j == NULL) {
 		log_err("store: post %s: cannot encode as JSON", p->id);
 		return -1;
 	}
+	buf_reset(&s->json);
+	store_json_add(&s->json, j);
+	json_decref(j);
 	rc = store_conversation(s, p->platform, post_root(p), team, now,
 	    &conv, &created);
 	if (rc == 0)
 		rc = store_exec(s, STORE_POST_INSERT, "ttlttttl", p->platform,
-		    p->id, conv, p->author, team, rule, text, now);
-	free(text);
+		    p->id, conv, p->author, team, rule, s->json.data, now);
 	for (i = 0; rc == 0 && i < ndest; i++)
 		rc = store_exec(s, STORE_OUTBOX_INSERT, "tlttttl", dest[i],
 		    conv, p->platform, p->id, team, rule, now);

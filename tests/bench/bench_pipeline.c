@@ -21,6 +21,7 @@
 #include "jetstream.h"
 #include "log.h"
 #include "post.h"
+#include "pipeline.h"
 #include "router.h"
 #include "store.h"
 #include "text.h"
@@ -421,12 +422,11 @@ bench_route(struct bench_corpus *c, size_t n, uint64_t *lat, uint64_t *rlat)
 /* One event of (b): everything the daemon does between frame and outbox. */
 static int
 bench_store_one(struct store *st, const struct router *rt,
-    const struct bench_frame *f, size_t *routed)
+    const struct bench_frame *f, size_t *routed, int64_t *cursor_us)
 {
 	struct jetstream_event	 ev;
 	struct decision		 d;
-	char			*cause = NULL, *owner = NULL, cursor[32];
-	const char		*dest[1];
+	char			*cause = NULL;
 	int			 rv = -1;
 
 	memset(&ev, 0, sizeof(ev));
@@ -436,24 +436,24 @@ bench_store_one(struct store *st, const struct router *rt,
 		return -1;
 	}
 	if (store_begin(st) != 0 ||
-	    store_conversation_owner(st, ev.post->platform,
-	    post_root(ev.post), &owner) < 0)
+	    pipeline_post(st, rt, ev.post, &d) != 1)
 		goto out;
-	router_decide(rt, ev.post, owner, &d);
-	if (d.action == ROUTE_TEAM) {
-		dest[0] = d.team;
-		if (store_record(st, ev.post, d.team, d.rule, dest, 1) != 1)
-			goto out;
-		(*routed)++;
-	}
-	snprintf(cursor, sizeof(cursor), "%" PRId64, ev.time_us);
-	if (store_cursor_set(st, "bench", cursor) != 0)
-		goto out;
+	*routed += d.action == ROUTE_TEAM;
+	/* The daemon writes the cursor once per burst, at commit. */
+	*cursor_us = ev.time_us;
 	rv = 0;
 out:
-	free(owner);
 	jetstream_event_clear(&ev);
 	return rv;
+}
+
+static int
+bench_cursor(struct store *st, int64_t cursor_us)
+{
+	char	cursor[32];
+
+	snprintf(cursor, sizeof(cursor), "%" PRId64, cursor_us);
+	return store_cursor_set(st, "bench", cursor);
 }
 
 static void
@@ -487,6 +487,7 @@ bench_store(struct bench_corpus *c, size_t n, uint64_t *lat)
 	const char	*tmp = getenv("TMPDIR");
 	char		*dir, *cause = NULL, extra[128];
 	uint64_t	 t0, t1, total = 0;
+	int64_t		 cursor_us = 0;
 	size_t		 i, routed = 0;
 	int		 rv = -1;
 
@@ -505,17 +506,18 @@ bench_store(struct bench_corpus *c, size_t n, uint64_t *lat)
 		const struct bench_frame *f = bench_stamp(c, i);
 
 		t0 = bench_now_ns();
-		if (bench_store_one(st, rt, f, &routed) != 0)
+		if (bench_store_one(st, rt, f, &routed, &cursor_us) != 0)
 			goto out;
 		/* The commit's cost lands on the event that triggers it. */
-		if ((i + 1) % BENCH_BATCH == 0 && store_commit(st) != 0)
+		if ((i + 1) % BENCH_BATCH == 0 &&
+		    (bench_cursor(st, cursor_us) != 0 || store_commit(st) != 0))
 			goto out;
 		t1 = bench_now_ns();
 		lat[i] = t1 - t0;
 		total += t1 - t0;
 	}
 	t0 = bench_now_ns();
-	if (store_commit(st) != 0)
+	if (bench_cursor(st, cursor_us) != 0 || store_commit(st) != 0)
 		goto out;
 	total += bench_now_ns() - t0;
 	if (routed != n) {
