@@ -81,13 +81,15 @@ void	delivery_free(struct delivery *);
  */
 int	store_outbox_head(struct store *, const char *destination,
 	    struct delivery *out);
-/* Destinations with pending deliveries, each once. */
+/* Destinations with pending deliveries, each once, sorted; initialises
+ * out (strv_free it). */
 int	store_outbox_destinations(struct store *, struct strv *out);
+/* done/retry/fail return -1 for an unknown id. */
 int	store_outbox_done(struct store *, int64_t id);
 int	store_outbox_retry(struct store *, int64_t id, int64_t next_try_ms,
 	    const char *error);
 int	store_outbox_fail(struct store *, int64_t id, const char *error);
-/* Counts by state, for status and tests. */
+/* Rows in a state ("pending", "done", "failed"; NULL: all). */
 int	store_outbox_count(struct store *, const char *state, int64_t *n);
 
 #endif

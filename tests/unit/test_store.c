@@ -478,6 +478,42 @@ test_handles(void **state)
 	free(v);
 }
 
+/* Every string field survives the store's own JSON writer byte for byte. */
+static void
+test_post_roundtrip(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "support" };
+	const char		*nasty = "quote \" backslash \\ slash / "
+	    "nl \n tab \t cr \r ctl \x01\x1f del \x7f "
+	    "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x94\xa5 \\u0041 end\\";
+	struct post		*p = mkpost("p1", NULL, nasty), *q;
+	struct delivery		 d;
+	json_t			*a, *b;
+
+	p->author_handle = xstrdup("alice.bsky.social");
+	p->cid = xstrdup("bafyreib2rxk3rybk");
+	p->url = xstrdup("https://bsky.app/profile/alice/post/p1?x=\"y\"");
+	p->time_us = -1;
+	strv_add(&p->mentions, "did:plc:bob");
+	strv_add(&p->links, "https://example.com/\"q\"");
+	strv_add(&p->langs, "pt-BR");
+	assert_int_equal(store_record(f->s, p, "support", "r", dest, 1), 1);
+	assert_int_equal(store_outbox_head(f->s, "support", &d), 1);
+	q = d.post;
+	assert_string_equal(q->text, nasty);
+	assert_string_equal(q->url, p->url);
+	assert_string_equal(q->author_handle, "alice.bsky.social");
+	assert_int_equal(q->time_us, -1);
+	a = post_to_json(p);
+	b = post_to_json(q);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	delivery_free(&d);
+	post_free(p);
+}
+
 static void
 test_outbox_order(void **state)
 {
@@ -953,6 +989,7 @@ main(void)
 		T(test_code_lookup_nocase),
 		T(test_cursor),
 		T(test_handles),
+		T(test_post_roundtrip),
 		T(test_outbox_order),
 		T(test_outbox_retry_done_fail),
 		T(test_outbox_skips_unreadable),
