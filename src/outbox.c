@@ -161,6 +161,7 @@ outbox_done(void *arg, const struct http_response *resp)
 	free(s->dest);
 	free(s);
 	outbox_kick(ob);
+	app_check_done(ob->app);	/* a stop may be waiting for this */
 }
 
 static void
