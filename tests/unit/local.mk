@@ -3,6 +3,7 @@ if HAVE_CMOCKA
 UNIT_TESTS = \
 	tests/unit/test_config \
 	tests/unit/test_jetstream \
+	tests/unit/test_json_scan \
 	tests/unit/test_router \
 	tests/unit/test_sink \
 	tests/unit/test_store \
@@ -18,6 +19,9 @@ tests_unit_test_config_LDADD = $(TEST_LDADD)
 tests_unit_test_jetstream_SOURCES = tests/unit/test_jetstream.c tests/unit/harness.h
 tests_unit_test_jetstream_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_jetstream_LDADD = $(TEST_LDADD)
+tests_unit_test_json_scan_SOURCES = tests/unit/test_json_scan.c tests/unit/harness.h
+tests_unit_test_json_scan_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_json_scan_LDADD = $(TEST_LDADD)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c tests/unit/harness.h
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_router_LDADD = $(TEST_LDADD)
