@@ -40,14 +40,9 @@ app_commit(struct app *app)
 		free(src->pending_cursor);
 		src->pending_cursor = NULL;
 	}
-	if (rc != 0) {
+	if (rc != 0 || store_commit(app->store) != 0) {
 		app_store_failed(app);
 		return;
-	}
-	if (store_commit(app->store) != 0) {
-		app->stats.store_errors++;
-		log_err("store: commit failed; the burst will be read again");
-		store_rollback(app->store);
 	}
 	app->dirty = false;
 	outbox_kick(app->outbox);

@@ -5,6 +5,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_delivery.py \
 	tests/integration/test_resume.py \
 	tests/integration/test_secrets.py \
+	tests/integration/test_store_failure.py \
 	tests/integration/test_systemd.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
