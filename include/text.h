@@ -43,4 +43,13 @@ size_t	utf8_prefix(const char *s, size_t max);
  */
 char	*text_truncate(const char *s, size_t max_chars);
 
+/*
+ * Code points in s, as chat platforms count length limits: every byte
+ * that does not continue a UTF-8 sequence counts one.
+ */
+size_t	text_chars(const char *s);
+
+/* Whether cp is a C0 control, DEL or a C1 control. */
+int	text_control(uint32_t cp);
+
 #endif

@@ -305,6 +305,24 @@ fail:
 	return NULL;
 }
 
+/* A setting's text if it is a non-empty string; else NULL, with the error. */
+static const char *
+cfg_nonempty(const config_setting_t *s, struct cfg_errors *errs)
+{
+	const char	*v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cfg_error(errs, s, "must be a string");
+		return NULL;
+	}
+	v = config_setting_get_string(s);
+	if (*v == '\0') {
+		cfg_error(errs, s, "must not be empty");
+		return NULL;
+	}
+	return v;
+}
+
 /* A secret: exactly one of KEY, KEY_file and KEY_env. */
 static int
 cfg_secret(const config_setting_t *group, const char *key, int flags,
@@ -337,15 +355,9 @@ cfg_secret(const config_setting_t *group, const char *key, int flags,
 		}
 		return 0;
 	}
-	if (config_setting_type(found) != CONFIG_TYPE_STRING) {
-		cfg_error(errs, found, "must be a string");
+	v = cfg_nonempty(found, errs);
+	if (v == NULL)
 		return -1;
-	}
-	v = config_setting_get_string(found);
-	if (*v == '\0') {
-		cfg_error(errs, found, "must not be empty");
-		return -1;
-	}
 	switch (which) {
 	case 0:
 		*out = xstrdup(v);
@@ -365,6 +377,21 @@ cfg_secret(const config_setting_t *group, const char *key, int flags,
 	}
 }
 
+/* Present, or absent with the missing-key error when required. */
+static const config_setting_t *
+cfg_find(const config_setting_t *group, const char *key, int flags,
+    int *rc, struct cfg_errors *errs)
+{
+	const config_setting_t	*s = cfg_member(group, key);
+
+	*rc = 0;
+	if (s == NULL && (flags & CFG_REQUIRED)) {
+		cfg_missing(group, key, flags, errs);
+		*rc = -1;
+	}
+	return s;
+}
+
 int
 cfg_string(const config_setting_t *group, const char *key, int flags,
     const char *def, char **out, struct cfg_errors *errs)
@@ -379,14 +406,10 @@ cfg_string(const config_setting_t *group, const char *key, int flags,
 			*out = xstrdup(def);
 		return rc;
 	}
-	s = cfg_member(group, key);
+	s = cfg_find(group, key, flags, &rc, errs);
 	if (s == NULL) {
 		*out = xstrdup(def);
-		if (flags & CFG_REQUIRED) {
-			cfg_missing(group, key, flags, errs);
-			return -1;
-		}
-		return 0;
+		return rc;
 	}
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		cfg_error(errs, s, "must be a string");
@@ -395,21 +418,6 @@ cfg_string(const config_setting_t *group, const char *key, int flags,
 	}
 	*out = xstrdup(config_setting_get_string(s));
 	return 1;
-}
-
-/* Present, or absent with the missing-key error when required. */
-static const config_setting_t *
-cfg_find(const config_setting_t *group, const char *key, int flags,
-    int *rc, struct cfg_errors *errs)
-{
-	const config_setting_t	*s = cfg_member(group, key);
-
-	*rc = 0;
-	if (s == NULL && (flags & CFG_REQUIRED)) {
-		cfg_missing(group, key, flags, errs);
-		*rc = -1;
-	}
-	return s;
 }
 
 int
@@ -503,15 +511,11 @@ static int
 cfg_strv_item(const config_setting_t *e, struct strv *items,
     struct cfg_errors *errs)
 {
-	if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-		cfg_error(errs, e, "must be a string");
+	const char	*v = cfg_nonempty(e, errs);
+
+	if (v == NULL)
 		return -1;
-	}
-	if (*config_setting_get_string(e) == '\0') {
-		cfg_error(errs, e, "must not be empty");
-		return -1;
-	}
-	strv_add(items, config_setting_get_string(e));
+	strv_add(items, v);
 	return 0;
 }
 

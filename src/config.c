@@ -535,14 +535,21 @@ config_chat(struct chat_conf *chat, const config_setting_t *team,
 		cfg_error(errs, g, "invalid %s settings", chat->type);
 }
 
+/*
+ * The optional list of rules at g's key into *rules and *nrules (left
+ * alone when the list is absent or empty).  Rule names must be unique
+ * in the list; team names the team in that error, NULL for none.
+ */
 static void
-config_team_rules(struct team_conf *t, const config_setting_t *g,
-    struct cfg_errors *errs)
+config_rules(const config_setting_t *g, const char *key,
+    enum config_rule_kind kind, const char *team, struct rule_conf **rules,
+    size_t *nrules, struct cfg_errors *errs)
 {
-	const config_setting_t	*list, *rg;
+	const config_setting_t	*list, *rg, *name_s;
+	struct rule_conf	*r;
 	size_t			 i, j, n;
 
-	list = config_setting_get_member(g, "rules");
+	list = config_setting_get_member(g, key);
 	if (list == NULL)
 		return;
 	if (!config_setting_is_list(list)) {
@@ -551,19 +558,28 @@ config_team_rules(struct team_conf *t, const config_setting_t *g,
 		return;
 	}
 	n = (size_t)config_setting_length(list);
-	t->rules = xcalloc(n, sizeof(*t->rules));
-	t->nrules = n;
+	if (n == 0)
+		return;
+	r = xcalloc(n, sizeof(*r));
+	*rules = r;
+	*nrules = n;
 	for (i = 0; i < n; i++) {
 		rg = config_setting_get_elem(list, (unsigned int)i);
-		config_rule(rg, CONFIG_RULE_TEAM, &t->rules[i], errs);
-		for (j = 0; t->rules[i].name != NULL && j < i; j++)
-			if (t->rules[j].name != NULL &&
-			    strcmp(t->rules[j].name, t->rules[i].name) == 0)
-				cfg_error(errs, config_setting_get_member(rg,
-				    "name"), "duplicate rule name \"%s\" in "
-				    "team \"%s\" (first at line %d)",
-				    t->rules[i].name, t->name ? t->name : "?",
-				    t->rules[j].line);
+		config_rule(rg, kind, &r[i], errs);
+		for (j = 0; r[i].name != NULL && j < i; j++) {
+			if (r[j].name == NULL ||
+			    strcmp(r[j].name, r[i].name) != 0)
+				continue;
+			name_s = config_setting_get_member(rg, "name");
+			if (team != NULL)
+				cfg_error(errs, name_s, "duplicate rule name "
+				    "\"%s\" in team \"%s\" (first at line %d)",
+				    r[i].name, team, r[j].line);
+			else
+				cfg_error(errs, name_s, "duplicate rule name "
+				    "\"%s\" (first at line %d)", r[i].name,
+				    r[j].line);
+		}
 	}
 }
 
@@ -592,7 +608,8 @@ config_team_read(struct team_conf *t, const config_setting_t *g,
 			cfg_error(errs, name_s, "duplicate team name \"%s\" "
 			    "(first at line %d)", t->name, c->teams[i].line);
 	config_chat(&t->chat, g, errs);
-	config_team_rules(t, g, errs);
+	config_rules(g, "rules", CONFIG_RULE_TEAM, t->name ? t->name : "?",
+	    &t->rules, &t->nrules, errs);
 }
 
 static void
@@ -625,40 +642,6 @@ config_general(struct config *c, const config_setting_t *root,
 	c->shutdown_timeout_ms = (int)timeout * 1000;
 }
 
-/* routing.drop: a list of rules, tried in config order. */
-static void
-config_drop(struct routing_conf *rc, const config_setting_t *g,
-    struct cfg_errors *errs)
-{
-	const config_setting_t	*list, *rg;
-	size_t			 i, j, n;
-
-	list = config_setting_get_member(g, "drop");
-	if (list == NULL)
-		return;
-	if (!config_setting_is_list(list)) {
-		cfg_error(errs, list, "must be a list of groups: ( { ... }, "
-		    "... )");
-		return;
-	}
-	n = (size_t)config_setting_length(list);
-	if (n == 0)
-		return;
-	rc->drop = xcalloc(n, sizeof(*rc->drop));
-	rc->ndrop = n;
-	for (i = 0; i < n; i++) {
-		rg = config_setting_get_elem(list, (unsigned int)i);
-		config_rule(rg, CONFIG_RULE_DROP, &rc->drop[i], errs);
-		for (j = 0; rc->drop[i].name != NULL && j < i; j++)
-			if (rc->drop[j].name != NULL &&
-			    strcmp(rc->drop[j].name, rc->drop[i].name) == 0)
-				cfg_error(errs, config_setting_get_member(rg,
-				    "name"), "duplicate rule name \"%s\" "
-				    "(first at line %d)", rc->drop[i].name,
-				    rc->drop[j].line);
-	}
-}
-
 static void
 config_routing(struct config *c, const config_setting_t *root,
     struct cfg_errors *errs)
@@ -679,7 +662,8 @@ config_routing(struct config *c, const config_setting_t *root,
 	brand = config_group(g, "brand", errs);
 	if (brand != NULL)
 		config_rule(brand, CONFIG_RULE_BRAND, &c->routing.brand, errs);
-	config_drop(&c->routing, g, errs);
+	config_rules(g, "drop", CONFIG_RULE_DROP, NULL, &c->routing.drop,
+	    &c->routing.ndrop, errs);
 }
 
 static void

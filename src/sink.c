@@ -1,5 +1,7 @@
 /* The sink registry and what every chat adapter shares: reading an HTTP
- * response into a sink_result, and naming a post's author and network. */
+ * response into a sink_result, naming a post's author and network,
+ * walking, cutting and encoding text, and building a JSON request. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +75,7 @@ sink_clean_body(const char *body, size_t body_len)
 		if (len == 0) {
 			buf_addc(&b, '?');
 			len = 1;
-		} else if (cp < 0x20 || cp == 0x7f ||
-		    (cp >= 0x80 && cp < 0xa0)) {
+		} else if (text_control(cp)) {
 			if (b.len > 0 && b.data[b.len - 1] != ' ')
 				buf_addc(&b, ' ');
 		} else if (cp == ' ') {
@@ -154,4 +155,111 @@ sink_author(const struct post *p)
 		return *h == '@' ? xstrdup(h) : xasprintf("@%s", h);
 	return xstrdup(p != NULL && p->author != NULL ? p->author :
 	    "unknown");
+}
+
+char *
+sink_fit(const char *text, size_t start, size_t max,
+    char *(*render)(const char *))
+{
+	size_t	 n = start, len;
+	char	*cut, *out;
+
+	for (;;) {
+		cut = text_truncate(text, n);
+		out = render(cut);
+		free(cut);
+		len = text_chars(out);
+		if (len <= max || n <= 1)
+			return out;
+		free(out);
+		if (n * max / len < n - 1)
+			n = n * max / len;
+		else
+			n--;
+	}
+}
+
+void
+sink_url_encode(struct buf *b, const char *url)
+{
+	static const char	 safe[] = "-._~:/?#@!$&'*+,;=%";
+	const unsigned char	*u;
+
+	for (u = (const unsigned char *)url; *u != '\0'; u++) {
+		if ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
+		    (*u >= '0' && *u <= '9') || strchr(safe, *u) != NULL)
+			buf_addc(b, (char)*u);
+		else
+			buf_printf(b, "%%%02X", *u);
+	}
+}
+
+char *
+sink_langs(const struct post *p, size_t max)
+{
+	struct buf	 joined;
+	char		*cut;
+	size_t		 i;
+
+	buf_init(&joined);
+	buf_adds(&joined, "");
+	for (i = 0; i < p->langs.n; i++) {
+		if (i > 0)
+			buf_adds(&joined, ", ");
+		buf_adds(&joined, p->langs.v[i]);
+	}
+	cut = text_truncate(joined.data, max);
+	buf_free(&joined);
+	return cut;
+}
+
+void
+sink_walk_init(struct sink_walk *w, const char *s)
+{
+	w->p = s != NULL ? s : "";
+	w->len = 0;
+	w->cp = 0;
+}
+
+int
+sink_walk_next(struct sink_walk *w)
+{
+	w->p += w->len;
+	if (*w->p == '\0')
+		return 0;
+	/* utf8_decode stops at the terminating NUL, so 4 bytes is safe. */
+	w->len = utf8_decode(w->p, 4, &w->cp);
+	if (w->len == 0) {
+		w->len = 1;
+		w->cp = SINK_WALK_INVALID;
+	} else if (w->cp == '\r') {
+		if (w->p[1] == '\n')
+			w->len = 2;
+		w->cp = '\n';
+	}
+	return 1;
+}
+
+int
+sink_json_request(struct http_request *req, const char *type,
+    const char *url, const char *content_type, json_t *msg, char **cause)
+{
+	if (msg == NULL) {
+		/* The escapers emit valid UTF-8, so this is a bug. */
+		*cause = xasprintf("%s: cannot build the JSON payload", type);
+		return -1;
+	}
+	req->method = "POST";
+	req->url = xstrdup(url);
+	strv_take(&req->headers, xasprintf("Content-Type: %s",
+	    content_type));
+	req->body = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (req->body == NULL) {
+		*cause = xasprintf("%s: cannot serialise the JSON payload",
+		    type);
+		return -1;
+	}
+	req->body_len = strlen(req->body);
+	return 0;
 }

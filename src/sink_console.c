@@ -15,7 +15,6 @@
 #define SINK_CONSOLE_WIDTH	72
 
 #define SINK_CONSOLE_RULE	"\xe2\x94\x80"	/* ─ */
-#define SINK_CONSOLE_REPLACEMENT "\xef\xbf\xbd"
 
 /*
  * Append user text s with every control character but newline replaced
@@ -26,44 +25,22 @@
 static void
 sink_console_clean(struct buf *b, const char *s, const char *indent)
 {
-	size_t		n, len;
-	uint32_t	cp;
+	struct sink_walk	w;
 
-	if (s == NULL)
-		s = "";
-	n = strlen(s);
-
-	while (n > 0) {
-		len = utf8_decode(s, n, &cp);
-		if (len == 0) {
-			buf_adds(b, SINK_CONSOLE_REPLACEMENT);
-			len = 1;
-		} else if (cp == '\n' || cp == '\r') {
-			if (cp == '\r' && n >= 2 && s[1] == '\n')
-				len = 2;
+	sink_walk_init(&w, s);
+	while (sink_walk_next(&w)) {
+		if (w.cp == SINK_WALK_INVALID)
+			buf_adds(b, SINK_REPLACEMENT);
+		else if (w.cp == '\n') {
 			buf_addc(b, '\n');
 			buf_adds(b, indent);
-		} else if (cp == '\t')
+		} else if (w.cp == '\t')
 			buf_addc(b, ' ');
-		else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-			buf_adds(b, SINK_CONSOLE_REPLACEMENT);
+		else if (text_control(w.cp))
+			buf_adds(b, SINK_REPLACEMENT);
 		else
-			buf_add(b, s, len);
-		s += len;
-		n -= len;
+			buf_add(b, w.p, w.len);
 	}
-}
-
-static size_t
-sink_console_chars(const char *s, size_t len)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
-	}
-	return n;
 }
 
 /* "── #care ── K7QX ── care/complaints ─────…" */
@@ -88,7 +65,7 @@ sink_console_header(struct buf *b, const struct delivery *d)
 	buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
 	sink_console_clean(b, d->rule != NULL ? d->rule : "?", "");
 	buf_addc(b, ' ');
-	width = sink_console_chars(b->data + start, b->len - start);
+	width = text_chars(b->data + start);
 	do {
 		buf_adds(b, SINK_CONSOLE_RULE);
 	} while (++width < SINK_CONSOLE_WIDTH);
@@ -212,14 +189,9 @@ sink_console_configure(struct chat_conf *chat, const config_setting_t *group,
 
 const struct sink_ops sink_console_ops = {
 	.type = "console",
-	.keys = NULL,
-	.needs_url = 0,
 	/* Printing is free: never hold the demo back. */
 	.default_rate = 1000.0,
 	.default_burst = 1000,
 	.configure = sink_console_configure,
-	.settings_free = NULL,
-	.format = NULL,
-	.response = NULL,
 	.write = sink_console_write
 };

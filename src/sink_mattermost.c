@@ -14,7 +14,6 @@
 #define SINK_MATTERMOST_QUOTED_MAX	12000
 #define SINK_MATTERMOST_LANGS_MAX	40
 
-#define SINK_MATTERMOST_REPLACEMENT	"\xef\xbf\xbd"
 #define SINK_MATTERMOST_ZWSP		"\xe2\x80\x8b"
 #define SINK_MATTERMOST_DOT		" \xc2\xb7 "
 
@@ -32,13 +31,6 @@ sink_mattermost_among(uint32_t cp, const char *set)
 	return cp != 0 && cp < 0x80 && strchr(set, (int)cp) != NULL;
 }
 
-static bool
-sink_mattermost_control(uint32_t cp)
-{
-	return (cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f ||
-	    (cp >= 0x80 && cp < 0xa0);
-}
-
 /*
  * Append user text s so that Mattermost shows it as typed and nothing
  * more: no mention notifies (a zero-width space after '@' breaks
@@ -51,23 +43,17 @@ static void
 sink_mattermost_escape(struct buf *b, const char *s, bool line_start)
 {
 	/* 0: only blanks so far on this line, 1: blanks then digits, 2: text */
-	int		lead = line_start ? 0 : 2;
-	size_t		n, len;
-	uint32_t	cp;
+	int			lead = line_start ? 0 : 2;
+	struct sink_walk	w;
+	uint32_t		cp;
 
-	if (s == NULL)
-		s = "";
-	n = strlen(s);
-
-	while (n > 0) {
-		len = utf8_decode(s, n, &cp);
-		if (len == 0) {
-			buf_adds(b, SINK_MATTERMOST_REPLACEMENT);
-			len = 1;
+	sink_walk_init(&w, s);
+	while (sink_walk_next(&w)) {
+		cp = w.cp;
+		if (cp == SINK_WALK_INVALID) {
+			buf_adds(b, SINK_REPLACEMENT);
 			lead = 2;
-		} else if (cp == '\n' || cp == '\r') {
-			if (cp == '\r' && n >= 2 && s[1] == '\n')
-				len = 2;
+		} else if (cp == '\n') {
 			buf_addc(b, '\n');
 			lead = 0;
 		} else if (cp == ' ' || cp == '\t') {
@@ -88,17 +74,14 @@ sink_mattermost_escape(struct buf *b, const char *s, bool line_start)
 				buf_printf(b, "\\%c", (char)cp);
 			else if (lead == 1 && cp == '.')
 				buf_adds(b, "\\.");
-			else if (cp == '@' && n > 1 &&
-			    sink_mattermost_word(s[1]))
+			else if (cp == '@' && sink_mattermost_word(w.p[1]))
 				buf_adds(b, "@" SINK_MATTERMOST_ZWSP);
-			else if (sink_mattermost_control(cp))
-				buf_adds(b, SINK_MATTERMOST_REPLACEMENT);
+			else if (text_control(cp))
+				buf_adds(b, SINK_REPLACEMENT);
 			else
-				buf_add(b, s, len);
+				buf_add(b, w.p, w.len);
 			lead = 2;
 		}
-		s += len;
-		n -= len;
 	}
 }
 
@@ -109,24 +92,15 @@ sink_mattermost_escape(struct buf *b, const char *s, bool line_start)
 static void
 sink_mattermost_code(struct buf *b, const char *s)
 {
-	size_t		n, len;
-	uint32_t	cp;
-
-	if (s == NULL)
-		s = "";
-	n = strlen(s);
+	struct sink_walk	w;
 
 	buf_addc(b, '`');
-	while (n > 0) {
-		len = utf8_decode(s, n, &cp);
-		if (len == 0)
-			len = 1;
-		else if (!sink_mattermost_among(cp, "`<>@&")) {
-			if (!sink_mattermost_control(cp) && cp != '\n')
-				buf_add(b, s, len);
-		}
-		s += len;
-		n -= len;
+	sink_walk_init(&w, s);
+	while (sink_walk_next(&w)) {
+		if (w.cp != SINK_WALK_INVALID &&
+		    !sink_mattermost_among(w.cp, "`<>@&") &&
+		    (w.cp == '\t' || !text_control(w.cp)))
+			buf_add(b, w.p, w.len);
 	}
 	buf_addc(b, '`');
 }
@@ -162,70 +136,11 @@ sink_mattermost_quote(const char *text)
 	return buf_steal(&b);
 }
 
-static size_t
-sink_mattermost_chars(const char *s)
-{
-	size_t	n = 0;
-
-	for (; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	}
-	return n;
-}
-
-/*
- * The text cut to SINK_MATTERMOST_TEXT_MAX characters and, when escaping
- * and quoting make it longer than SINK_MATTERMOST_QUOTED_MAX, cut more.
- */
-static char *
-sink_mattermost_fit(const char *text)
-{
-	size_t	 n = SINK_MATTERMOST_TEXT_MAX, len;
-	size_t	 max = SINK_MATTERMOST_QUOTED_MAX;
-	char	*cut, *quoted;
-
-	for (;;) {
-		cut = text_truncate(text, n);
-		quoted = sink_mattermost_quote(cut);
-		free(cut);
-		len = sink_mattermost_chars(quoted);
-		if (len <= max || n <= 1)
-			return quoted;
-		free(quoted);
-		if (n * max / len < n - 1)
-			n = n * max / len;
-		else
-			n--;
-	}
-}
-
-/*
- * Percent-encode what would end a Markdown link destination early
- * (parentheses, spaces, '<', '>') or is not URL syntax at all.
- */
-static void
-sink_mattermost_url(struct buf *b, const char *url)
-{
-	static const char	 safe[] = "-._~:/?#@!$&'*+,;=%";
-	const unsigned char	*u;
-
-	for (u = (const unsigned char *)url; *u != '\0'; u++) {
-		if ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
-		    (*u >= '0' && *u <= '9') || strchr(safe, *u) != NULL)
-			buf_addc(b, (char)*u);
-		else
-			buf_printf(b, "%%%02X", *u);
-	}
-}
-
 /* "team `care` · rule `r` · conversation `K7QX` · `en` · reply" */
 static void
 sink_mattermost_meta(struct buf *b, const struct delivery *d)
 {
-	struct buf	 joined;
-	char		*cut;
-	size_t		 i;
+	char	*langs;
 
 	buf_adds(b, "team ");
 	sink_mattermost_code(b, d->team != NULL ? d->team : d->destination);
@@ -236,17 +151,10 @@ sink_mattermost_meta(struct buf *b, const struct delivery *d)
 		sink_mattermost_code(b, d->code);
 	}
 	if (d->post->langs.n > 0) {
-		buf_init(&joined);
-		for (i = 0; i < d->post->langs.n; i++) {
-			if (i > 0)
-				buf_adds(&joined, ", ");
-			buf_adds(&joined, d->post->langs.v[i]);
-		}
-		cut = text_truncate(joined.data, SINK_MATTERMOST_LANGS_MAX);
+		langs = sink_langs(d->post, SINK_MATTERMOST_LANGS_MAX);
 		buf_adds(b, SINK_MATTERMOST_DOT);
-		sink_mattermost_code(b, cut);
-		free(cut);
-		buf_free(&joined);
+		sink_mattermost_code(b, langs);
+		free(langs);
 	}
 	if (d->post->reply_root != NULL || d->post->reply_parent != NULL)
 		buf_adds(b, SINK_MATTERMOST_DOT "reply");
@@ -269,7 +177,7 @@ sink_mattermost_markdown(const struct delivery *d)
 	sink_mattermost_escape(&b, sink_platform_name(p->platform), false);
 	if (p->url != NULL && *p->url != '\0') {
 		buf_adds(&b, SINK_MATTERMOST_DOT "[view post](");
-		sink_mattermost_url(&b, p->url);
+		sink_url_encode(&b, p->url);
 		buf_addc(&b, ')');
 	}
 	buf_addc(&b, '\n');
@@ -278,7 +186,8 @@ sink_mattermost_markdown(const struct delivery *d)
 	if (text == NULL || *text == '\0')
 		quoted = xstrdup("> *(no text)*");
 	else
-		quoted = sink_mattermost_fit(text);
+		quoted = sink_fit(text, SINK_MATTERMOST_TEXT_MAX,
+		    SINK_MATTERMOST_QUOTED_MAX, sink_mattermost_quote);
 	buf_adds(&b, quoted);
 	free(quoted);
 	/* A blank line, or the line below would join the quote. */
@@ -305,23 +214,8 @@ sink_mattermost_format(const struct chat_conf *chat,
 	md = sink_mattermost_markdown(d);
 	msg = json_pack("{s:s}", "text", md);
 	free(md);
-	if (msg == NULL) {
-		/* The escapers emit valid UTF-8, so this is a bug. */
-		*cause = xstrdup("mattermost: cannot build the JSON payload");
-		return -1;
-	}
-	req->method = "POST";
-	req->url = xstrdup(chat->webhook_url);
-	strv_add(&req->headers, "Content-Type: application/json");
-	req->body = json_dumps(msg, JSON_COMPACT);
-	json_decref(msg);
-	if (req->body == NULL) {
-		*cause = xstrdup(
-		    "mattermost: cannot serialise the JSON payload");
-		return -1;
-	}
-	req->body_len = strlen(req->body);
-	return 0;
+	return sink_json_request(req, "mattermost", chat->webhook_url,
+	    "application/json", msg, cause);
 }
 
 /*
@@ -356,13 +250,9 @@ sink_mattermost_response(const struct chat_conf *chat,
 
 const struct sink_ops sink_mattermost_ops = {
 	.type = "mattermost",
-	.keys = NULL,
 	.needs_url = 1,
 	.default_rate = 10.0,
 	.default_burst = 10,
-	.configure = NULL,
-	.settings_free = NULL,
 	.format = sink_mattermost_format,
-	.response = sink_mattermost_response,
-	.write = NULL
+	.response = sink_mattermost_response
 };

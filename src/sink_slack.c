@@ -13,8 +13,6 @@
 /* Bluesky allows three languages; a longer list is noise. */
 #define SINK_SLACK_LANGS_MAX	40
 
-#define SINK_SLACK_REPLACEMENT	"\xef\xbf\xbd"
-
 /*
  * Append s escaped for mrkdwn.  Slack reads only &, < and > as markup
  * worth escaping, and escaping < is what turns "<!channel>" or "<@U1>"
@@ -24,35 +22,24 @@
 static void
 sink_slack_escape(struct buf *b, const char *s)
 {
-	size_t		n, len;
-	uint32_t	cp;
+	struct sink_walk	w;
 
-	if (s == NULL)
-		s = "";
-	n = strlen(s);
-
-	while (n > 0) {
-		len = utf8_decode(s, n, &cp);
-		if (len == 0) {
-			buf_adds(b, SINK_SLACK_REPLACEMENT);
-			len = 1;
-		} else if (cp == '&')
+	sink_walk_init(&w, s);
+	while (sink_walk_next(&w)) {
+		if (w.cp == SINK_WALK_INVALID)
+			buf_adds(b, SINK_REPLACEMENT);
+		else if (w.cp == '&')
 			buf_adds(b, "&amp;");
-		else if (cp == '<')
+		else if (w.cp == '<')
 			buf_adds(b, "&lt;");
-		else if (cp == '>')
+		else if (w.cp == '>')
 			buf_adds(b, "&gt;");
-		else if (cp == '\r') {
-			/* CRLF and lone CR both end a line. */
-			if (n < 2 || s[1] != '\n')
-				buf_addc(b, '\n');
-		} else if ((cp < 0x20 && cp != '\n' && cp != '\t') ||
-		    cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-			buf_adds(b, SINK_SLACK_REPLACEMENT);
+		else if (w.cp == '\n')
+			buf_addc(b, '\n');
+		else if (w.cp != '\t' && text_control(w.cp))
+			buf_adds(b, SINK_REPLACEMENT);
 		else
-			buf_add(b, s, len);
-		s += len;
-		n -= len;
+			buf_add(b, w.p, w.len);
 	}
 }
 
@@ -67,86 +54,21 @@ sink_slack_escaped(const char *s)
 	return buf_steal(&b);
 }
 
-/* Code points in valid UTF-8: what Slack's length limits count. */
-static size_t
-sink_slack_chars(const char *s)
-{
-	size_t	n = 0;
-
-	for (; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	}
-	return n;
-}
-
 /*
- * The post text escaped and cut so that the escaped form fits max
- * characters.  Escaping lengthens the text, so cut the raw text (which
- * keeps "&amp;" whole and code points unsplit) and shrink until it fits.
- */
-static char *
-sink_slack_fit(const char *text, size_t max)
-{
-	size_t	 n = max, len;
-	char	*cut, *esc;
-
-	for (;;) {
-		cut = text_truncate(text, n);
-		esc = sink_slack_escaped(cut);
-		free(cut);
-		len = sink_slack_chars(esc);
-		if (len <= max || n <= 1)
-			return esc;
-		free(esc);
-		if (n * max / len < n - 1)
-			n = n * max / len;
-		else
-			n--;
-	}
-}
-
-/*
- * Append url for use inside <url|label>: a '|' or '>' would end the
- * link early, so those and anything outside URL syntax are
- * percent-encoded, and '&' is escaped as everywhere in mrkdwn.
+ * Append url for use inside <url|label>: percent-encoding leaves no '|'
+ * or '>' to end the link early, and the '&' it keeps is escaped as
+ * everywhere in mrkdwn.
  */
 static void
 sink_slack_url(struct buf *b, const char *url)
 {
-	static const char	 safe[] = "-._~:/?#@!$'*+,;=%";
-	const unsigned char	*u;
+	struct buf	enc;
 
-	for (u = (const unsigned char *)url; *u != '\0'; u++) {
-		if (*u == '&')
-			buf_adds(b, "&amp;");
-		else if ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
-		    (*u >= '0' && *u <= '9') || strchr(safe, *u) != NULL)
-			buf_addc(b, (char)*u);
-		else
-			buf_printf(b, "%%%02X", *u);
-	}
-}
-
-/* "en-US, en", escaped and kept short; "" when the post names none. */
-static void
-sink_slack_langs(struct buf *b, const struct post *p)
-{
-	struct buf	 joined;
-	char		*cut;
-	size_t		 i;
-
-	buf_init(&joined);
-	buf_adds(&joined, "");
-	for (i = 0; i < p->langs.n; i++) {
-		if (i > 0)
-			buf_adds(&joined, ", ");
-		buf_adds(&joined, p->langs.v[i]);
-	}
-	cut = text_truncate(joined.data, SINK_SLACK_LANGS_MAX);
-	sink_slack_escape(b, cut);
-	free(cut);
-	buf_free(&joined);
+	buf_init(&enc);
+	buf_adds(&enc, "");
+	sink_url_encode(&enc, url);
+	sink_slack_escape(b, enc.data);
+	buf_free(&enc);
 }
 
 /* "*@alice.example* on Bluesky · <URL|view on Bluesky>" */
@@ -181,6 +103,7 @@ static char *
 sink_slack_context(const struct delivery *d)
 {
 	struct buf	 b;
+	char		*langs;
 
 	buf_init(&b);
 	buf_adds(&b, "team *");
@@ -195,7 +118,9 @@ sink_slack_context(const struct delivery *d)
 	}
 	if (d->post->langs.n > 0) {
 		buf_adds(&b, " \xc2\xb7 ");
-		sink_slack_langs(&b, d->post);
+		langs = sink_langs(d->post, SINK_SLACK_LANGS_MAX);
+		sink_slack_escape(&b, langs);
+		free(langs);
 	}
 	if (d->post->reply_root != NULL || d->post->reply_parent != NULL)
 		buf_adds(&b, " \xc2\xb7 reply");
@@ -232,7 +157,7 @@ sink_slack_format(const struct chat_conf *chat, const struct delivery *d,
 	const char	*text;
 	char		*fallback, *head, *body, *context;
 	json_t		*msg;
-	int		 rc = -1;
+	int		 rc;
 
 	if (chat->webhook_url == NULL || *chat->webhook_url == '\0') {
 		*cause = xstrdup("slack: no webhook_url");
@@ -250,7 +175,8 @@ sink_slack_format(const struct chat_conf *chat, const struct delivery *d,
 		body = xstrdup("_(no text)_");
 	} else {
 		fallback = sink_slack_fallback(d, text);
-		body = sink_slack_fit(text, SINK_SLACK_SECTION_MAX);
+		body = sink_fit(text, SINK_SLACK_SECTION_MAX,
+		    SINK_SLACK_SECTION_MAX, sink_slack_escaped);
 	}
 	head = sink_slack_head(d->post);
 	context = sink_slack_context(d);
@@ -262,25 +188,8 @@ sink_slack_format(const struct chat_conf *chat, const struct delivery *d,
 	    "type", "section", "text", "type", "mrkdwn", "text", body,
 	    "type", "context", "elements", "type", "mrkdwn", "text", context,
 	    "unfurl_links", 0, "unfurl_media", 0);
-	if (msg == NULL) {
-		/* The escapers emit valid UTF-8, so this is a bug. */
-		*cause = xstrdup("slack: cannot build the JSON payload");
-		goto out;
-	}
-
-	req->method = "POST";
-	req->url = xstrdup(chat->webhook_url);
-	strv_add(&req->headers,
-	    "Content-Type: application/json; charset=utf-8");
-	req->body = json_dumps(msg, JSON_COMPACT);
-	json_decref(msg);
-	if (req->body == NULL) {
-		*cause = xstrdup("slack: cannot serialise the JSON payload");
-		goto out;
-	}
-	req->body_len = strlen(req->body);
-	rc = 0;
-out:
+	rc = sink_json_request(req, "slack", chat->webhook_url,
+	    "application/json; charset=utf-8", msg, cause);
 	free(fallback);
 	free(head);
 	free(body);
@@ -290,15 +199,10 @@ out:
 
 const struct sink_ops sink_slack_ops = {
 	.type = "slack",
-	.keys = NULL,
 	.needs_url = 1,
 	/* Slack allows about one message a second per channel, with short
 	 * bursts; going faster only earns 429s. */
 	.default_rate = 1.0,
 	.default_burst = 3,
-	.configure = NULL,
-	.settings_free = NULL,
-	.format = sink_slack_format,
-	.response = NULL,
-	.write = NULL
+	.format = sink_slack_format
 };

@@ -249,45 +249,19 @@ store_vbind(struct store *s, enum store_stmt_id id, const char *fmt,
 	return 0;
 }
 
-/* Bind and step a statement that returns no rows. */
-static int
-store_exec(struct store *s, enum store_stmt_id id, const char *fmt, ...)
-{
-	sqlite3_stmt	*st = s->stmt[id];
-	va_list		 ap;
-	int		 rc;
-
-	va_start(ap, fmt);
-	rc = store_vbind(s, id, fmt, ap);
-	va_end(ap);
-	if (rc != 0)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		store_error(s, store_sql[id].name);
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
-}
-
 /*
- * Bind and step a query; 1 with the statement left on its first row
- * (the caller reads it, then resets), 0 if no row (already reset), -1
- * on error.
+ * Bind and take the first step: 1 with the statement left on its first
+ * row (the caller reads it, then resets), 0 if no row (already reset),
+ * -1 on error (logged, reset).
  */
 static int
-store_query(struct store *s, enum store_stmt_id id, const char *fmt, ...)
+store_vquery(struct store *s, enum store_stmt_id id, const char *fmt,
+    va_list ap)
 {
 	sqlite3_stmt	*st = s->stmt[id];
-	va_list		 ap;
 	int		 rc;
 
-	va_start(ap, fmt);
-	rc = store_vbind(s, id, fmt, ap);
-	va_end(ap);
-	if (rc != 0)
+	if (store_vbind(s, id, fmt, ap) != 0)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -296,6 +270,34 @@ store_query(struct store *s, enum store_stmt_id id, const char *fmt, ...)
 		store_error(s, store_sql[id].name);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Bind and step a statement whose rows, if any, are not wanted: 0 or -1. */
+static int
+store_exec(struct store *s, enum store_stmt_id id, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	rc = store_vquery(s, id, fmt, ap);
+	va_end(ap);
+	if (rc == 1)
+		sqlite3_reset(s->stmt[id]);
+	return rc < 0 ? -1 : 0;
+}
+
+/* store_vquery with the arguments inline. */
+static int
+store_query(struct store *s, enum store_stmt_id id, const char *fmt, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, fmt);
+	rc = store_vquery(s, id, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* An owned copy of a text column, NULL for SQL NULL. */

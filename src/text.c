@@ -1,4 +1,4 @@
-/* What a word is, how text is lower-cased, and how UTF-8 is cut safely. */
+/* What a word is, how text is lower-cased, how UTF-8 is cut and counted. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +140,13 @@ text_lower_pair(uint32_t cp)
 	return cp | 1;
 }
 
+/* ... and where the odd code point comes first. */
+static uint32_t
+text_lower_pair_odd(uint32_t cp)
+{
+	return (cp & 1) ? cp + 1 : cp;
+}
+
 static uint32_t
 text_lower_latin(uint32_t cp)
 {
@@ -151,7 +158,7 @@ text_lower_latin(uint32_t cp)
 	if (cp <= 0x137 || (cp >= 0x14A && cp <= 0x177))
 		return text_lower_pair(cp);
 	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
-		return (cp & 1) ? cp + 1 : cp;
+		return text_lower_pair_odd(cp);
 	if (cp == 0x178)
 		return 0xFF;
 	return cp;
@@ -189,7 +196,7 @@ text_lower_cyrillic(uint32_t cp)
 	if (cp == 0x4C0)
 		return 0x4CF;
 	if (cp >= 0x4C1 && cp <= 0x4CE)
-		return (cp & 1) ? cp + 1 : cp;
+		return text_lower_pair_odd(cp);
 	return cp;
 }
 
@@ -466,4 +473,23 @@ text_truncate(const char *s, size_t max_chars)
 	memcpy(out, s, keep);
 	memcpy(out + keep, ellipsis, sizeof(ellipsis));
 	return out;
+}
+
+size_t
+text_chars(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
+/* C1 controls too: some UTF-8 terminals obey them as escapes. */
+int
+text_control(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
 }
