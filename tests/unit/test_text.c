@@ -409,6 +409,24 @@ test_truncate_boundaries(void **state)
 	free(t);
 }
 
+static void
+test_chars_and_controls(void **state)
+{
+	(void)state;
+	assert_int_equal(text_chars(""), 0);
+	assert_int_equal(text_chars("abc"), 3);
+	/* é (2 bytes), 日 (3), 😂 (4): one code point each. */
+	assert_int_equal(text_chars("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x82"), 3);
+	assert_true(text_control(0x00));
+	assert_true(text_control(0x1b));
+	assert_true(text_control(0x7f));
+	assert_true(text_control(0x85));	/* C1: NEL */
+	assert_true(text_control(0x9f));
+	assert_false(text_control(' '));
+	assert_false(text_control(0xa0));
+	assert_false(text_control(0xe9));
+}
+
 int
 main(void)
 {
@@ -427,7 +445,8 @@ main(void)
 		cmocka_unit_test(test_decode_valid),
 		cmocka_unit_test(test_decode_invalid),
 		cmocka_unit_test(test_prefix_boundaries),
-		cmocka_unit_test(test_truncate_boundaries)
+		cmocka_unit_test(test_truncate_boundaries),
+		cmocka_unit_test(test_chars_and_controls)
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
