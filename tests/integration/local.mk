@@ -3,6 +3,7 @@
 INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
 	tests/integration/test_delivery.py \
+	tests/integration/test_notify.py \
 	tests/integration/test_resume.py \
 	tests/integration/test_secrets.py \
 	tests/integration/test_store_failure.py \
