@@ -27,6 +27,8 @@ struct post {
 	struct strv	 hashtags;	/* lower-case, without '#', unique */
 	struct strv	 links;		/* URLs */
 	char		*url;		/* web link for people */
+	char		*visibility;	/* Mastodon: "public", "unlisted",
+					 * "private" or "direct"; else NULL */
 };
 
 struct post	*post_new(void);

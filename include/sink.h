@@ -69,6 +69,14 @@ enum sink_result sink_classify(const struct http_response *,
 
 /* Shared message parts, so every platform says the same things. */
 const char	*sink_platform_name(const char *platform); /* "Bluesky" */
+/*
+ * What kind of note a delivery is, for its first line: NULL for a new
+ * post, "Edited by its author" or "Deleted by its author".
+ */
+const char	*sink_kind_label(const struct delivery *);
+/* Whether the post was not public: a direct or followers-only mention. */
+bool		 sink_is_private(const struct post *);
+
 /* "@handle" when known, else the author id.  Caller frees. */
 char		*sink_author(const struct post *);
 

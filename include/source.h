@@ -45,6 +45,7 @@ struct source_ops {
 /* What a source hands the core for one frame. */
 struct ingest {
 	struct post	*post;		/* new post (core takes it), or NULL */
+	bool		 edited;	/* post is a new version of a known one */
 	const char	*platform;	/* of deleted */
 	const char	*deleted;	/* post id deleted by its author */
 	const char	*author;	/* identity update: author id ... */
@@ -59,6 +60,8 @@ const struct source_ops	*source_find(const char *type);
 extern const struct source_ops *const source_table[];
 
 extern const struct source_ops source_jetstream_ops;
+extern const struct source_ops source_mastodon_ops;
+extern const struct source_ops source_nostr_ops;
 extern const struct source_ops source_replay_ops;
 
 /*
@@ -68,6 +71,27 @@ extern const struct source_ops source_replay_ops;
  * the ingest carries cursor, or *max_time_us in decimal if cursor is
  * NULL.
  */
+/*
+ * Connection settings every websocket source shares, with the same
+ * names, defaults and ranges: idle_timeout (s), reconnect_min and
+ * reconnect_max (ms), max_frame_size (bytes).
+ */
+struct source_ws_settings {
+	long long	idle_timeout_s;
+	long long	reconnect_min_ms;
+	long long	reconnect_max_ms;
+	long long	max_frame_size;
+};
+#define SOURCE_WS_KEYS	\
+	"idle_timeout", "reconnect_min", "reconnect_max", "max_frame_size"
+/* Read them from group g (errors recorded in errs). */
+void	source_ws_configure(const config_setting_t *g,
+	    struct source_ws_settings *, struct cfg_errors *errs);
+/* The ws.c parameters for src from them. */
+struct ws_params;
+void	source_ws_params(const struct source *src,
+	    const struct source_ws_settings *, struct ws_params *out);
+
 void	source_jetstream_frame(struct source *, const char *buf, size_t len,
 	    int64_t *max_time_us, const char *cursor);
 

@@ -52,6 +52,32 @@ int	store_record(struct store *, const struct post *, const char *team,
 int	store_post_deleted(struct store *, const char *platform,
 	    const char *id);
 
+/*
+ * The root of the conversation the recorded post platform/id belongs
+ * to: 1 and *root (caller frees), 0 if the post is unknown, -1 on error.
+ * For networks whose replies name only their parent (Mastodon).
+ */
+int	store_post_root(struct store *, const char *platform, const char *id,
+	    char **root);
+
+/* What a delivery tells a team. */
+enum delivery_kind {
+	DELIVERY_POST,		/* a new post */
+	DELIVERY_EDIT,		/* its author edited it: the new text */
+	DELIVERY_DELETE		/* its author deleted it */
+};
+
+/*
+ * A recorded post was edited (kind DELIVERY_EDIT: edited replaces the
+ * stored content) or deleted (DELIVERY_DELETE: edited is NULL): queue a
+ * note to the team that owns its conversation now.  Returns 1 if
+ * queued, 0 if the post was never recorded (nothing to note), -1 on
+ * error.
+ */
+int	store_record_change(struct store *, const char *platform,
+	    const char *id, enum delivery_kind kind,
+	    const struct post *edited);
+
 /* Source cursors: opaque strings. get returns NULL if none; caller frees. */
 int	 store_cursor_set(struct store *, const char *source,
 	    const char *value);
@@ -65,6 +91,7 @@ char	*store_handle_get(struct store *, const char *author);
 /* One queued delivery with everything a sink needs to render it. */
 struct delivery {
 	int64_t		 id;
+	enum delivery_kind kind;
 	char		*destination;	/* team name whose chat gets it */
 	char		*team;		/* owning team */
 	char		*rule;		/* what decided */

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "util.h"
+
 struct lws_context;
 
 struct ws_params {
@@ -26,6 +28,9 @@ struct ws_callbacks {
 	/* URL for the next connection attempt (cursor included); the
 	 * caller frees it.  NULL gives up this attempt (retried later). */
 	char	*(*url)(void *arg);
+	/* Optional: extra handshake headers, "Name: value" each, appended
+	 * to out (e.g. Authorization).  Called for every attempt. */
+	void	 (*headers)(void *arg, struct strv *out);
 	/* Optional: the handshake succeeded. */
 	void	 (*opened)(void *arg);
 	/* One whole message. binary: it came as a binary frame. */

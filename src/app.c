@@ -145,6 +145,23 @@ app_route_post(struct app *app, struct post *p)
 	return 0;
 }
 
+/* An author edited or deleted a post: tell the team that owns it. */
+static int
+app_note_change(struct app *app, const char *platform, const char *id,
+    enum delivery_kind kind, struct post *edited)
+{
+	int	rc;
+
+	rc = store_record_change(app->store, platform, id, kind, edited);
+	if (rc == 1)
+		log_info("post %s %s by its author; its team is told", id,
+		    kind == DELIVERY_EDIT ? "edited" : "deleted");
+	/* An edit of a post never recorded is routed as a new one. */
+	if (rc == 0 && edited != NULL)
+		return app_route_post(app, edited);
+	return rc < 0 ? -1 : 0;
+}
+
 void
 app_ingest(struct app *app, struct source *src, struct ingest *in)
 {
@@ -161,9 +178,12 @@ app_ingest(struct app *app, struct source *src, struct ingest *in)
 	if (in->author != NULL && in->handle != NULL)
 		rc = store_handle_set(app->store, in->author, in->handle);
 	if (rc == 0 && in->deleted != NULL)
-		rc = store_post_deleted(app->store, in->platform, in->deleted);
+		rc = app_note_change(app, in->platform, in->deleted,
+		    DELIVERY_DELETE, NULL);
 	if (rc == 0 && in->post != NULL)
-		rc = app_route_post(app, in->post);
+		rc = in->edited ? app_note_change(app, in->post->platform,
+		    in->post->id, DELIVERY_EDIT, in->post) :
+		    app_route_post(app, in->post);
 	post_free(in->post);
 	in->post = NULL;
 	if (rc == 0 && in->cursor != NULL) {

@@ -14,6 +14,11 @@ pipeline_post(struct store *st, const struct router *rt, struct post *p,
 	rc = store_post_seen(st, p->platform, p->id);
 	if (rc != 0)
 		return rc == 1 ? 0 : -1;
+	/* A reply that names only its parent joins the parent's thread. */
+	if (p->reply_root == NULL && p->reply_parent != NULL &&
+	    store_post_root(st, p->platform, p->reply_parent,
+	    &p->reply_root) < 0)
+		return -1;
 	if (p->reply_root != NULL && store_conversation_owner(st,
 	    p->platform, p->reply_root, &owner) < 0)
 		return -1;

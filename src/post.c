@@ -35,6 +35,7 @@ post_free(struct post *p)
 	strv_free(&p->hashtags);
 	strv_free(&p->links);
 	free(p->url);
+	free(p->visibility);
 	free(p);
 }
 
@@ -47,7 +48,7 @@ post_root(const struct post *p)
 /* The string members, by name, so both directions list them once. */
 #define POST_STRINGS(X)							\
 	X(platform) X(id) X(cid) X(author) X(author_handle) X(text)	\
-	X(created_at) X(reply_root) X(reply_parent) X(url)
+	X(created_at) X(reply_root) X(reply_parent) X(url) X(visibility)
 #define POST_LISTS(X)							\
 	X(langs) X(mentions) X(hashtags) X(links)
 

@@ -146,6 +146,27 @@ sink_platform_name(const char *platform)
 	return platform;
 }
 
+const char *
+sink_kind_label(const struct delivery *d)
+{
+	switch (d->kind) {
+	case DELIVERY_EDIT:
+		return "Edited by its author";
+	case DELIVERY_DELETE:
+		return "Deleted by its author";
+	case DELIVERY_POST:
+		break;
+	}
+	return NULL;
+}
+
+bool
+sink_is_private(const struct post *p)
+{
+	return p->visibility != NULL && (strcmp(p->visibility, "direct") == 0 ||
+	    strcmp(p->visibility, "private") == 0);
+}
+
 char *
 sink_author(const struct post *p)
 {

@@ -64,6 +64,10 @@ sink_console_header(struct buf *b, const struct delivery *d)
 	}
 	buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
 	sink_console_clean(b, d->rule != NULL ? d->rule : "?", "");
+	if (sink_kind_label(d) != NULL) {
+		buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
+		buf_adds(b, sink_kind_label(d));
+	}
 	buf_addc(b, ' ');
 	width = text_chars(b->data + start);
 	do {
@@ -88,8 +92,10 @@ sink_console_byline(struct buf *b, const struct post *p)
 
 	buf_init(&extra);
 	buf_adds(&extra, "");
+	if (sink_is_private(p))
+		buf_adds(&extra, "private");
 	if (p->reply_root != NULL || p->reply_parent != NULL)
-		buf_adds(&extra, "reply");
+		buf_adds(&extra, extra.len > 0 ? ", reply" : "reply");
 	for (i = 0; i < p->langs.n; i++) {
 		if (extra.len > 0)
 			buf_adds(&extra, ", ");

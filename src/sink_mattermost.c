@@ -158,6 +158,8 @@ sink_mattermost_meta(struct buf *b, const struct delivery *d)
 	}
 	if (d->post->reply_root != NULL || d->post->reply_parent != NULL)
 		buf_adds(b, SINK_MATTERMOST_DOT "reply");
+	if (sink_is_private(d->post))
+		buf_adds(b, SINK_MATTERMOST_DOT "**private**");
 }
 
 static char *
@@ -169,6 +171,11 @@ sink_mattermost_markdown(const struct delivery *d)
 	char			*quoted, *author;
 
 	buf_init(&b);
+	if (sink_kind_label(d) != NULL) {
+		buf_adds(&b, "*");
+		buf_adds(&b, sink_kind_label(d));
+		buf_adds(&b, ":* ");
+	}
 	buf_adds(&b, "**");
 	author = sink_author(p);
 	sink_mattermost_escape(&b, author, false);

@@ -73,13 +73,20 @@ sink_slack_url(struct buf *b, const char *url)
 
 /* "*@alice.example* on Bluesky · <URL|view on Bluesky>" */
 static char *
-sink_slack_head(const struct post *p)
+sink_slack_head(const struct delivery *d)
 {
-	struct buf	 b;
-	const char	*network = sink_platform_name(p->platform);
-	char		*author;
+	const struct post	*p = d->post;
+	struct buf		 b;
+	const char		*network = sink_platform_name(p->platform);
+	const char		*label = sink_kind_label(d);
+	char			*author;
 
 	buf_init(&b);
+	if (label != NULL) {
+		buf_adds(&b, "_");
+		buf_adds(&b, label);
+		buf_adds(&b, ":_ ");
+	}
 	buf_addc(&b, '*');
 	author = sink_author(p);
 	sink_slack_escape(&b, author);
@@ -124,6 +131,8 @@ sink_slack_context(const struct delivery *d)
 	}
 	if (d->post->reply_root != NULL || d->post->reply_parent != NULL)
 		buf_adds(&b, " \xc2\xb7 reply");
+	if (sink_is_private(d->post))
+		buf_adds(&b, " \xc2\xb7 *private*");
 	return buf_steal(&b);
 }
 
@@ -139,6 +148,10 @@ sink_slack_fallback(const struct delivery *d, const char *text)
 	buf_addc(&b, '[');
 	sink_slack_escape(&b, d->team != NULL ? d->team : d->destination);
 	buf_adds(&b, "] ");
+	if (sink_kind_label(d) != NULL) {
+		buf_adds(&b, sink_kind_label(d));
+		buf_adds(&b, ": ");
+	}
 	author = sink_author(d->post);
 	sink_slack_escape(&b, author);
 	free(author);
@@ -178,7 +191,7 @@ sink_slack_format(const struct chat_conf *chat, const struct delivery *d,
 		body = sink_fit(text, SINK_SLACK_SECTION_MAX,
 		    SINK_SLACK_SECTION_MAX, sink_slack_escaped);
 	}
-	head = sink_slack_head(d->post);
+	head = sink_slack_head(d);
 	context = sink_slack_context(d);
 	msg = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}},"
 	    " {s:s, s:[{s:s, s:s}]}], s:b, s:b}",

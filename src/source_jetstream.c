@@ -16,13 +16,10 @@
 #define JETSTREAM_DEFAULT_URL	"wss://jetstream2.us-east.bsky.network/subscribe"
 
 struct jetstream_settings {
-	char		*url;
-	struct strv	 wanted_dids;
-	long long	 rewind_s;
-	long long	 idle_timeout_s;
-	long long	 reconnect_min_ms;
-	long long	 reconnect_max_ms;
-	long long	 max_frame_size;
+	char				*url;
+	struct strv			 wanted_dids;
+	long long			 rewind_s;
+	struct source_ws_settings	 ws;
 };
 
 struct jetstream_source {
@@ -32,8 +29,7 @@ struct jetstream_source {
 };
 
 static const char *const jetstream_keys[] = {
-	"url", "wanted_dids", "rewind", "idle_timeout", "reconnect_min",
-	"reconnect_max", "max_frame_size", NULL
+	"url", "wanted_dids", "rewind", SOURCE_WS_KEYS, NULL
 };
 
 static void
@@ -53,7 +49,6 @@ jetstream_configure(struct source_conf *sc, const config_setting_t *g,
     struct cfg_errors *errs)
 {
 	struct jetstream_settings	*js = xcalloc(1, sizeof(*js));
-	const config_setting_t		*max;
 	size_t				 before = errs->msgs.n;
 
 	strv_init(&js->wanted_dids);
@@ -67,19 +62,7 @@ jetstream_configure(struct source_conf *sc, const config_setting_t *g,
 		cfg_error(errs, config_setting_get_member(g, "wanted_dids"),
 		    "at most 10000 (Jetstream's limit)");
 	cfg_int(g, "rewind", 0, 0, 3600, 5, &js->rewind_s, errs);
-	cfg_int(g, "idle_timeout", 0, 5, 3600, 60, &js->idle_timeout_s,
-	    errs);
-	cfg_int(g, "reconnect_min", 0, 10, 600000, 1000,
-	    &js->reconnect_min_ms, errs);
-	if (cfg_int(g, "reconnect_max", 0, 10, 3600000, 60000,
-	    &js->reconnect_max_ms, errs) >= 0 &&
-	    js->reconnect_max_ms < js->reconnect_min_ms) {
-		max = config_setting_get_member(g, "reconnect_max");
-		cfg_error(errs, max ? max : g,
-		    "must be at least reconnect_min");
-	}
-	cfg_int(g, "max_frame_size", 0, 1024, 16777216, 1048576,
-	    &js->max_frame_size, errs);
+	source_ws_configure(g, &js->ws, errs);
 	return errs->msgs.n == before ? 0 : -1;
 }
 
@@ -140,12 +123,7 @@ jetstream_start(struct source *src, char **cause)
 	if (saved != NULL)
 		j->cursor_us = strtoll(saved, NULL, 10);
 	free(saved);
-	memset(&p, 0, sizeof(p));
-	p.name = src->name;
-	p.idle_timeout_ms = (int)js->idle_timeout_s * 1000;
-	p.reconnect_min_ms = (int)js->reconnect_min_ms;
-	p.reconnect_max_ms = (int)js->reconnect_max_ms;
-	p.max_message = (size_t)js->max_frame_size;
+	source_ws_params(src, &js->ws, &p);
 	j->ws = ws_new(src->app->lws, &src->app->loop, &p,
 	    &jetstream_ws_callbacks, j);
 	src->data = j;

@@ -92,7 +92,10 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE handles ("
 	"  author TEXT PRIMARY KEY,"
 	"  handle TEXT NOT NULL,"
-	"  updated_ms INTEGER NOT NULL);"
+	"  updated_ms INTEGER NOT NULL);",
+	/* 1 -> 2: deliveries that note an edit or a deletion. */
+	"ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'"
+	"  CHECK (kind = 'post' OR kind = 'edit' OR kind = 'delete');",
 };
 #define STORE_VERSION	((int)nitems(store_migrations))
 
@@ -122,6 +125,9 @@ enum store_stmt_id {
 	STORE_CURSOR_GET,
 	STORE_HANDLE_SET,
 	STORE_HANDLE_GET,
+	STORE_POST_FIND,
+	STORE_POST_UPDATE,
+	STORE_CHANGE_INSERT,
 	STORE_NSTMT
 };
 
@@ -165,7 +171,7 @@ static const struct {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7)" },
 	[STORE_OUTBOX_HEAD] = { "outbox head",
 	    "SELECT o.id, o.destination, o.team, o.rule, c.code, p.json,"
-	    " o.attempts, o.next_try_ms FROM outbox o"
+	    " o.attempts, o.next_try_ms, o.kind FROM outbox o"
 	    " JOIN conversations c ON c.id = o.conversation"
 	    " JOIN posts p ON p.platform = o.post_platform"
 	    "  AND p.id = o.post_id"
@@ -198,6 +204,21 @@ static const struct {
 	    " updated_ms = excluded.updated_ms" },
 	[STORE_HANDLE_GET] = { "handle get",
 	    "SELECT handle FROM handles WHERE author = ?1" },
+	[STORE_POST_FIND] = { "post find",
+	    "SELECT c.root FROM posts p"
+	    " JOIN conversations c ON c.id = p.conversation"
+	    " WHERE p.platform = ?1 AND p.id = ?2" },
+	[STORE_POST_UPDATE] = { "post update",
+	    "UPDATE posts SET json = ?3 WHERE platform = ?1 AND id = ?2" },
+	/* The note goes to whoever owns the conversation now. */
+	[STORE_CHANGE_INSERT] = { "change insert",
+	    "INSERT INTO outbox (destination, conversation, post_platform,"
+	    " post_id, team, rule, state, attempts, next_try_ms, created_ms,"
+	    " kind)"
+	    " SELECT c.team, c.id, p.platform, p.id, c.team, p.rule,"
+	    " 'pending', 0, ?3, ?3, ?4 FROM posts p"
+	    " JOIN conversations c ON c.id = p.conversation"
+	    " WHERE p.platform = ?1 AND p.id = ?2" },
 };
 
 struct store {
@@ -918,6 +939,42 @@ store_post_deleted(struct store *s, const char *platform, const char *id)
 }
 
 int
+store_post_root(struct store *s, const char *platform, const char *id,
+    char **root)
+{
+	return store_get_text(s, STORE_POST_FIND, platform, id, root);
+}
+
+int
+store_record_change(struct store *s, const char *platform, const char *id,
+    enum delivery_kind kind, const struct post *edited)
+{
+	json_t	*j;
+	int	 rc;
+
+	rc = store_post_seen(s, platform, id);
+	if (rc != 1)
+		return rc;
+	if (kind == DELIVERY_EDIT && edited != NULL) {
+		if ((j = post_to_json(edited)) == NULL)
+			return -1;
+		buf_reset(&s->json);
+		store_json_add(&s->json, j);
+		json_decref(j);
+		if (store_exec(s, STORE_POST_UPDATE, "ttt", platform, id,
+		    s->json.data) != 0)
+			return -1;
+	}
+	if (kind == DELIVERY_DELETE &&
+	    store_exec(s, STORE_POST_DELETED, "tt", platform, id) != 0)
+		return -1;
+	if (store_exec(s, STORE_CHANGE_INSERT, "ttlt", platform, id,
+	    now_wall_ms(), kind == DELIVERY_EDIT ? "edit" : "delete") != 0)
+		return -1;
+	return 1;
+}
+
+int
 store_cursor_set(struct store *s, const char *source, const char *value)
 {
 	return store_exec(s, STORE_CURSOR_SET, "ttl", source, value,
@@ -995,6 +1052,7 @@ store_outbox_head(struct store *s, const char *destination,
 {
 	sqlite3_stmt	*st = s->stmt[STORE_OUTBOX_HEAD];
 	struct post	*p;
+	const char	*kind;
 	int64_t		 id;
 	int		 rc;
 
@@ -1019,6 +1077,10 @@ store_outbox_head(struct store *s, const char *destination,
 	out->post = p;
 	out->attempts = sqlite3_column_int(st, 6);
 	out->next_try_ms = sqlite3_column_int64(st, 7);
+	kind = (const char *)sqlite3_column_text(st, 8);
+	out->kind = kind == NULL ? DELIVERY_POST :
+	    strcmp(kind, "edit") == 0 ? DELIVERY_EDIT :
+	    strcmp(kind, "delete") == 0 ? DELIVERY_DELETE : DELIVERY_POST;
 	sqlite3_reset(st);
 	return 1;
 }

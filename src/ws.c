@@ -253,6 +253,40 @@ ws_gone(struct ws *ws, struct lws *wsi, const char *reason)
 	ws_schedule_retry(ws);
 }
 
+/* Add the source's handshake headers (lws wants "name:" lower-case). */
+static int
+ws_append_headers(struct ws *ws, struct lws *wsi, void *in, size_t len)
+{
+	unsigned char	**p = in, *end = *p + len;
+	struct strv	  hs;
+	size_t		  i, n;
+	char		 *name, *value;
+	int		  rc = 0;
+
+	if (ws->cb->headers == NULL)
+		return 0;
+	strv_init(&hs);
+	ws->cb->headers(ws->arg, &hs);
+	for (i = 0; i < hs.n && rc == 0; i++) {
+		n = strcspn(hs.v[i], ":");
+		if (hs.v[i][n] != ':')
+			continue;
+		name = xasprintf("%.*s:", (int)n, hs.v[i]);
+		for (value = name; *value != '\0'; value++)
+			if (*value >= 'A' && *value <= 'Z')
+				*value = (char)(*value - 'A' + 'a');
+		value = hs.v[i] + n + 1;
+		while (*value == ' ')
+			value++;
+		if (lws_add_http_header_by_name(wsi, (unsigned char *)name,
+		    (unsigned char *)value, (int)strlen(value), p, end) != 0)
+			rc = -1;
+		free(name);
+	}
+	strv_free(&hs);
+	return rc;
+}
+
 static int
 ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -268,6 +302,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    in ? (const char *)in : "unknown error");
 		ws_gone(ws, wsi, in ? in : "connection error");
 		return 0;
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		return ws_append_headers(ws, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		log_info("source %s: connected", ws->name);
 		ws->connected = true;

@@ -777,6 +777,67 @@ test_random_bytes(void **state)
 }
 
 /* A link must not be closable or re-targeted by the URL itself. */
+/* Edit and delete notes and private posts say so on every platform. */
+static void
+test_kinds_and_private(void **state)
+{
+	static const struct {
+		enum delivery_kind	 kind;
+		const char		*label;
+	} kinds[] = {
+		{ DELIVERY_EDIT, "Edited by its author" },
+		{ DELIVERY_DELETE, "Deleted by its author" },
+	};
+	struct delivery		 d;
+	struct slack_parts	 sp;
+	enum sink_result	 result;
+	json_t			*msg;
+	char			*text, *out, *cause = NULL;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < nitems(kinds); i++) {
+		delivery_english(&d);
+		d.kind = kinds[i].kind;
+		msg = slack_message(&d, NULL, &sp);
+		assert_non_null(strstr(sp.head, kinds[i].label));
+		assert_non_null(strstr(sp.fallback, kinds[i].label));
+		assert_null(strstr(sp.context, "private"));
+		json_decref(msg);
+		text = mattermost_text(&d, NULL);
+		assert_true(strncmp(text, "*", 1) == 0);
+		assert_non_null(strstr(text, kinds[i].label));
+		free(text);
+		out = console_output(&d, &result, &cause);
+		assert_int_equal(result, SINK_OK);
+		assert_non_null(strstr(strtok(out, "\n"), kinds[i].label));
+		free(out);
+		delivery_free(&d);
+	}
+	/* A plain post carries no label. */
+	delivery_english(&d);
+	msg = slack_message(&d, NULL, &sp);
+	assert_null(strstr(sp.head, "by its author"));
+	json_decref(msg);
+	/* Direct and followers-only posts are marked private. */
+	d.post->visibility = xstrdup("direct");
+	msg = slack_message(&d, NULL, &sp);
+	assert_non_null(strstr(sp.context, "*private*"));
+	json_decref(msg);
+	text = mattermost_text(&d, NULL);
+	assert_non_null(strstr(text, "**private**"));
+	free(text);
+	out = console_output(&d, &result, &cause);
+	assert_non_null(strstr(out, "(private, en)"));
+	free(out);
+	free(d.post->visibility);
+	d.post->visibility = xstrdup("public");
+	msg = slack_message(&d, NULL, &sp);
+	assert_null(strstr(sp.context, "private"));
+	json_decref(msg);
+	delivery_free(&d);
+}
+
 static void
 test_url_encoding(void **state)
 {
@@ -1205,6 +1266,7 @@ main(void)
 		cmocka_unit_test(test_whole_corpus),
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_url_encoding),
+		cmocka_unit_test(test_kinds_and_private),
 		cmocka_unit_test(test_invalid_bytes),
 		cmocka_unit_test(test_mattermost_line_starts),
 		cmocka_unit_test(test_console_write_error),

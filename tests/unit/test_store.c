@@ -973,6 +973,94 @@ test_post_deleted(void **state)
 	assert_true(seen(f->s, "p1"));
 }
 
+/* An edit replaces the stored text and queues a note; so does a delete. */
+static void
+test_record_change(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "care" };
+	struct delivery		 d;
+	struct post		*p = mkpost("c1", NULL, "first words");
+	char			*code;
+
+	assert_int_equal(store_record(f->s, p, "care", "care/r", dest, 1), 1);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_int_equal(d.kind, DELIVERY_POST);
+	code = xstrdup(d.code);
+	assert_int_equal(store_outbox_done(f->s, d.id), 0);
+	delivery_free(&d);
+
+	free(p->text);
+	p->text = xstrdup("second thoughts");
+	assert_int_equal(store_record_change(f->s, p->platform, p->id,
+	    DELIVERY_EDIT, p), 1);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_int_equal(d.kind, DELIVERY_EDIT);
+	assert_string_equal(d.post->text, "second thoughts");
+	assert_string_equal(d.code, code);
+	assert_string_equal(d.rule, "care/r");
+	assert_int_equal(store_outbox_done(f->s, d.id), 0);
+	delivery_free(&d);
+
+	assert_int_equal(store_record_change(f->s, p->platform, p->id,
+	    DELIVERY_DELETE, NULL), 1);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_int_equal(d.kind, DELIVERY_DELETE);
+	assert_string_equal(d.post->text, "second thoughts");
+	delivery_free(&d);
+
+	/* A post never recorded: nothing to note. */
+	assert_int_equal(store_record_change(f->s, "bluesky", "at://nope",
+	    DELIVERY_DELETE, NULL), 0);
+	post_free(p);
+	free(code);
+}
+
+/* A reply that names only its parent finds the parent's thread root. */
+static void
+test_post_root(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "care" };
+	char			*root = NULL;
+
+	assert_int_equal(record(f->s, "r0", NULL, "care", dest, 1), 1);
+	assert_int_equal(record(f->s, "r1", "r0", "care", dest, 1), 1);
+	assert_int_equal(store_post_root(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/r1", &root), 1);
+	assert_string_equal(root, "at://did:plc:alice/app.bsky.feed.post/r0");
+	free(root);
+	assert_int_equal(store_post_root(f->s, "bluesky", "at://unknown",
+	    &root), 0);
+	assert_null(root);
+}
+
+/* A version-1 database (before edit and delete notes) is upgraded in
+ * place and keeps its queue. */
+static void
+test_migrate_from_v1(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 dest[] = { "care" };
+	struct delivery		 d;
+	sqlite3			*raw;
+	char			*cause = NULL;
+
+	assert_int_equal(record(f->s, "m1", NULL, "care", dest, 1), 1);
+	store_close(f->s);
+	raw = raw_open(f->db);
+	raw_exec(raw, "ALTER TABLE outbox DROP COLUMN kind;"
+	    " PRAGMA user_version = 1;");
+	sqlite3_close(raw);
+	f->s = store_open(f->dir, &cause);
+	if (f->s == NULL)
+		fail_msg("store_open: %s", cause);
+	assert_int_equal(store_schema_version(f->s), 2);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_int_equal(d.kind, DELIVERY_POST);
+	delivery_free(&d);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1006,6 +1094,9 @@ main(void)
 		T(test_not_a_database),
 		T(test_memory_store),
 		T(test_post_deleted),
+		T(test_record_change),
+		T(test_post_root),
+		T(test_migrate_from_v1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
