@@ -4,8 +4,11 @@
 set -e
 pkgs="gcc make autoconf automake pkg-config
 	libwebsockets-dev libjansson-dev libcurl4-openssl-dev libconfig-dev
-	libsqlite3-dev libuv1-dev libssl-dev libcmocka-dev
+	libsqlite3-dev libuv1-dev libssl-dev libsecp256k1-dev libcmocka-dev
 	python3 systemd"
+# The Nostr interop test runs a relay from the npm registry.
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

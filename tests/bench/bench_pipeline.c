@@ -20,6 +20,8 @@
 #include "config.h"
 #include "jetstream.h"
 #include "log.h"
+#include "mastodon.h"
+#include "nostr.h"
 #include "post.h"
 #include "pipeline.h"
 #include "router.h"
@@ -555,6 +557,199 @@ bench_corpus_free(struct bench_corpus *c)
 	strv_free(&c->mentions);
 }
 
+/*
+ * Nostr relay frames (nostr-events.jsonl beside the Jetstream corpus):
+ * parse + verify (NIP-01 id and BIP-340 signature) + event to post,
+ * and the same without verification, which shows what the checks cost.
+ */
+#define BENCH_NOSTR_EVENTS	50000
+#define BENCH_NOSTR_FILE	"nostr-events.jsonl"
+
+static int
+bench_nostr_run(const struct strv *frames, size_t n, bool verify)
+{
+	struct nostr_msg	 msg;
+	struct post		*p = NULL;
+	const char		*f;
+	char			*cause = NULL;
+	uint64_t		 t0, total;
+	size_t			 i;
+
+	t0 = bench_now_ns();
+	for (i = 0; i < n; i++) {
+		f = frames->v[i % frames->n];
+		if (nostr_parse_message(f, strlen(f), &msg, &cause) != 0 ||
+		    msg.kind != NOSTR_EVENT ||
+		    (verify && nostr_verify(msg.event, &cause) != 0) ||
+		    (p = nostr_event_post(msg.event, "https://njump.me/",
+		    &cause)) == NULL) {
+			fprintf(stderr, "bench: nostr frame %zu: %s\n",
+			    i % frames->n + 1, cause != NULL ? cause :
+			    "not an EVENT");
+			free(cause);
+			nostr_msg_clear(&msg);
+			return -1;
+		}
+		post_free(p);
+		nostr_msg_clear(&msg);
+	}
+	total = bench_now_ns() - t0;
+	printf("nostr parse: signature verification %s, %zu events, "
+	    "%.0f events/s, %.1f us/event\n", verify ? "on" : "off", n,
+	    (double)n / ((double)total / 1e9), (double)total / 1e3 / (double)n);
+	return 0;
+}
+
+static int
+bench_nostr(const char *corpus, long long max)
+{
+	const char	*slash = strrchr(corpus, '/');
+	char		*path, *line = NULL;
+	size_t		 cap = 0, n;
+	ssize_t		 len;
+	struct strv	 frames;
+	FILE		*f;
+	int		 rv = -1;
+
+	path = slash != NULL ? xasprintf("%.*s/%s", (int)(slash - corpus),
+	    corpus, BENCH_NOSTR_FILE) : xstrdup(BENCH_NOSTR_FILE);
+	if ((f = fopen(path, "r")) == NULL) {
+		printf("nostr parse: skipped, %s: %s\n", path, strerror(errno));
+		free(path);
+		return 0;
+	}
+	strv_init(&frames);
+	while ((len = getline(&line, &cap, f)) > 0) {
+		while (len > 0 &&
+		    (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len > 0)
+			strv_add(&frames, line);
+	}
+	free(line);
+	fclose(f);
+	n = max < BENCH_NOSTR_EVENTS ? (size_t)max : BENCH_NOSTR_EVENTS;
+	if (frames.n == 0)
+		fprintf(stderr, "bench: %s: no frames\n", path);
+	else {
+		printf("nostr corpus: %s, %zu relay frames replayed as %zu "
+		    "events\n", path, frames.n, n);
+		if (bench_nostr_run(&frames, n, true) == 0 &&
+		    bench_nostr_run(&frames, n, false) == 0)
+			rv = 0;
+	}
+	strv_free(&frames);
+	free(path);
+	return rv;
+}
+
+/*
+ * Mastodon streaming messages (mastodon-stream-public.jsonl beside the
+ * Jetstream corpus: recorded Status JSON, wrapped here in the update
+ * envelope the streaming API sends): message to post, with latency
+ * percentiles.  The payload is parsed twice, as the protocol demands.
+ */
+#define BENCH_MASTODON_EVENTS	50000
+#define BENCH_MASTODON_FILE	"mastodon-stream-public.jsonl"
+
+/* Each recorded status as {"stream":["public"],"event":"update",...}. */
+static void
+bench_mastodon_load(FILE *f, struct strv *msgs)
+{
+	char	*line = NULL, *s;
+	size_t	 cap = 0;
+	ssize_t	 len;
+	json_t	*env;
+
+	while ((len = getline(&line, &cap, f)) > 0) {
+		while (len > 0 &&
+		    (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		env = json_pack("{s:[s], s:s, s:s}", "stream", "public",
+		    "event", "update", "payload", line);
+		if (env == NULL)
+			continue;
+		s = json_dumps(env, JSON_COMPACT);
+		json_decref(env);
+		if (s != NULL)
+			strv_take(msgs, s);
+	}
+	free(line);
+}
+
+static int
+bench_mastodon_run(const struct strv *msgs, size_t n, uint64_t *lat)
+{
+	struct mastodon_event	 ev;
+	const char		*m;
+	char			*cause = NULL;
+	uint64_t		 t0, t1, total = 0;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		m = msgs->v[i % msgs->n];
+		t0 = bench_now_ns();
+		if (mastodon_parse_message(m, strlen(m), "mastodon.social",
+		    &ev, &cause) != 0 || ev.kind != MASTODON_STATUS) {
+			fprintf(stderr, "bench: mastodon message %zu: %s\n",
+			    i % msgs->n + 1, cause != NULL ? cause :
+			    "not a status");
+			free(cause);
+			mastodon_event_clear(&ev);
+			return -1;
+		}
+		mastodon_event_clear(&ev);
+		t1 = bench_now_ns();
+		lat[i] = t1 - t0;
+		total += t1 - t0;
+	}
+	qsort(lat, n, sizeof(*lat), bench_cmp_u64);
+	printf("mastodon parse: %zu events, %.0f events/s, p50 %.1f us, "
+	    "p99 %.1f us\n", n, (double)n / ((double)total / 1e9),
+	    (double)lat[n / 2] / 1e3, (double)lat[(n * 99) / 100] / 1e3);
+	return 0;
+}
+
+static int
+bench_mastodon(const char *corpus, long long max)
+{
+	const char	*slash = strrchr(corpus, '/');
+	char		*path;
+	struct strv	 msgs;
+	uint64_t	*lat;
+	size_t		 n;
+	FILE		*f;
+	int		 rv = -1;
+
+	path = slash != NULL ? xasprintf("%.*s/%s", (int)(slash - corpus),
+	    corpus, BENCH_MASTODON_FILE) : xstrdup(BENCH_MASTODON_FILE);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		printf("mastodon parse: skipped, %s: %s\n", path,
+		    strerror(errno));
+		free(path);
+		return 0;
+	}
+	strv_init(&msgs);
+	bench_mastodon_load(f, &msgs);
+	fclose(f);
+	n = max < BENCH_MASTODON_EVENTS ? (size_t)max : BENCH_MASTODON_EVENTS;
+	if (msgs.n == 0)
+		fprintf(stderr, "bench: %s: no statuses\n", path);
+	else {
+		printf("mastodon corpus: %s, %zu statuses replayed as %zu "
+		    "streaming messages\n", path, msgs.n, n);
+		lat = xcalloc(n, sizeof(*lat));
+		rv = bench_mastodon_run(&msgs, n, lat);
+		free(lat);
+	}
+	strv_free(&msgs);
+	free(path);
+	return rv;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -602,6 +797,10 @@ main(int argc, char **argv)
 		rv = 0;
 	free(rlat);
 	free(lat);
+	if (rv == 0 && bench_nostr(path, n) != 0)
+		rv = 1;
+	if (rv == 0 && bench_mastodon(path, n) != 0)
+		rv = 1;
 out:
 	bench_corpus_free(&c);
 	return rv;

@@ -4,6 +4,8 @@ UNIT_TESTS = \
 	tests/unit/test_config \
 	tests/unit/test_jetstream \
 	tests/unit/test_json_scan \
+	tests/unit/test_mastodon \
+	tests/unit/test_nostr \
 	tests/unit/test_router \
 	tests/unit/test_sink \
 	tests/unit/test_store \
@@ -22,6 +24,12 @@ tests_unit_test_jetstream_LDADD = $(TEST_LDADD)
 tests_unit_test_json_scan_SOURCES = tests/unit/test_json_scan.c tests/unit/harness.h
 tests_unit_test_json_scan_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_json_scan_LDADD = $(TEST_LDADD)
+tests_unit_test_mastodon_SOURCES = tests/unit/test_mastodon.c tests/unit/harness.h
+tests_unit_test_mastodon_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_mastodon_LDADD = $(TEST_LDADD)
+tests_unit_test_nostr_SOURCES = tests/unit/test_nostr.c tests/unit/harness.h
+tests_unit_test_nostr_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_nostr_LDADD = $(TEST_LDADD)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c tests/unit/harness.h
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_router_LDADD = $(TEST_LDADD)

@@ -1,0 +1,76 @@
+/*
+ * Nostr (NIP-01): relay messages, event verification (NIP-01 id and
+ * BIP-340 signature), events as normalised posts (NIP-10 threads), and
+ * NIP-19 bech32 keys and note ids.  Pure: no I/O.
+ */
+#ifndef SB_NOSTR_H
+#define SB_NOSTR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "post.h"
+
+enum nostr_msg_kind {
+	NOSTR_EVENT,	/* ["EVENT", sub_id, event] */
+	NOSTR_EOSE,	/* ["EOSE", sub_id] */
+	NOSTR_CLOSED,	/* ["CLOSED", sub_id, message] */
+	NOSTR_NOTICE,	/* ["NOTICE", message] */
+	NOSTR_OK,	/* ["OK", event_id, bool, message] */
+	NOSTR_AUTH,	/* ["AUTH", challenge] */
+	NOSTR_OTHER
+};
+
+struct nostr_msg {
+	enum nostr_msg_kind	 kind;
+	char			*sub_id;	/* EVENT, EOSE, CLOSED */
+	json_t			*event;		/* EVENT (owned) */
+	char			*message;	/* CLOSED, NOTICE, OK, AUTH */
+};
+
+/* Parse one relay message; -1 with *cause if malformed. */
+int	nostr_parse_message(const char *buf, size_t len, struct nostr_msg *,
+	    char **cause);
+void	nostr_msg_clear(struct nostr_msg *);
+
+/*
+ * The NIP-01 serialisation [0,pubkey,created_at,kind,tags,content]
+ * with NIP-01's escaping (hand-written: jansson escapes differently),
+ * and its SHA-256.  -1 with *cause if the event lacks a field.
+ */
+char	*nostr_serialize(const json_t *event, char **cause);
+int	 nostr_event_hash(const json_t *event, unsigned char id[32],
+	    char **cause);
+
+/*
+ * Whether event is genuine: well-formed, id = hash of its
+ * serialisation, sig a valid BIP-340 signature of id by pubkey.  0 if
+ * genuine, -1 with *cause (forged or malformed).
+ */
+int	nostr_verify(const json_t *event, char **cause);
+
+/* BIP-340 verification of sig64 over msg (msglen bytes) by pub32. */
+bool	nostr_schnorr_verify(const unsigned char sig64[64],
+	    const unsigned char *msg, size_t msglen,
+	    const unsigned char pub32[32]);
+
+/*
+ * event as a post: platform "nostr", id = event id (hex), author =
+ * pubkey (hex), text = content, mentions = p tags, hashtags = t tags
+ * (lower-case), reply root/parent from NIP-10 e tags (marked, or the
+ * deprecated positional form), url = web_base + NIP-19 note id.
+ */
+struct post *nostr_event_post(const json_t *event, const char *web_base,
+	    char **cause);
+
+/* NIP-19: hrp ("npub", "note", "nsec") + 32 bytes <-> bech32. */
+char	*nip19_encode(const char *hrp, const unsigned char data[32]);
+int	 nip19_decode(const char *bech, const char *hrp,
+	    unsigned char data[32]);
+/* A key given as 64 hex chars or npub: 0 and 64 lower-case hex + NUL
+ * in out, or -1. */
+int	 nostr_key_hex(const char *in, char out[65]);
+
+#endif
