@@ -71,8 +71,9 @@ enum delivery_kind {
  * A recorded post was edited (kind DELIVERY_EDIT: edited replaces the
  * stored content) or deleted (DELIVERY_DELETE: edited is NULL): queue a
  * note to the team that owns its conversation now.  Returns 1 if
- * queued, 0 if the post was never recorded (nothing to note), -1 on
- * error.
+ * queued, 0 if there is nothing new to note (the post was never
+ * recorded, or this exact edit or the deletion was noted before), -1
+ * on error.
  */
 int	store_record_change(struct store *, const char *platform,
 	    const char *id, enum delivery_kind kind,

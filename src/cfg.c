@@ -23,6 +23,7 @@
  */
 static const char *const cfg_secret_names[] = {
 	"webhook_url",
+	"access_token",
 	NULL
 };
 

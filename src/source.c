@@ -7,6 +7,8 @@
 
 const struct source_ops *const source_table[] = {
 	&source_jetstream_ops,
+	&source_mastodon_ops,
+	&source_nostr_ops,
 	&source_replay_ops,
 	NULL
 };

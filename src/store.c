@@ -127,6 +127,7 @@ enum store_stmt_id {
 	STORE_HANDLE_GET,
 	STORE_POST_FIND,
 	STORE_POST_UPDATE,
+	STORE_POST_DELETE_ONCE,
 	STORE_CHANGE_INSERT,
 	STORE_NSTMT
 };
@@ -208,8 +209,13 @@ static const struct {
 	    "SELECT c.root FROM posts p"
 	    " JOIN conversations c ON c.id = p.conversation"
 	    " WHERE p.platform = ?1 AND p.id = ?2" },
+	/* Only a real change counts: replays of an edit note nothing. */
 	[STORE_POST_UPDATE] = { "post update",
-	    "UPDATE posts SET json = ?3 WHERE platform = ?1 AND id = ?2" },
+	    "UPDATE posts SET json = ?3 WHERE platform = ?1 AND id = ?2"
+	    " AND json != ?3" },
+	[STORE_POST_DELETE_ONCE] = { "post delete once",
+	    "UPDATE posts SET deleted = 1 WHERE platform = ?1 AND id = ?2"
+	    " AND deleted = 0" },
 	/* The note goes to whoever owns the conversation now. */
 	[STORE_CHANGE_INSERT] = { "change insert",
 	    "INSERT INTO outbox (destination, conversation, post_platform,"
@@ -955,8 +961,8 @@ store_record_change(struct store *s, const char *platform, const char *id,
 	rc = store_post_seen(s, platform, id);
 	if (rc != 1)
 		return rc;
-	if (kind == DELIVERY_EDIT && edited != NULL) {
-		if ((j = post_to_json(edited)) == NULL)
+	if (kind == DELIVERY_EDIT) {
+		if (edited == NULL || (j = post_to_json(edited)) == NULL)
 			return -1;
 		buf_reset(&s->json);
 		store_json_add(&s->json, j);
@@ -964,10 +970,13 @@ store_record_change(struct store *s, const char *platform, const char *id,
 		if (store_exec(s, STORE_POST_UPDATE, "ttt", platform, id,
 		    s->json.data) != 0)
 			return -1;
-	}
-	if (kind == DELIVERY_DELETE &&
-	    store_exec(s, STORE_POST_DELETED, "tt", platform, id) != 0)
+	} else if (store_exec(s, STORE_POST_DELETE_ONCE, "tt", platform,
+	    id) != 0)
 		return -1;
+	/* The same edit or delete seen again (a rewind, a second
+	 * subscription) changes nothing and is not noted twice. */
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
 	if (store_exec(s, STORE_CHANGE_INSERT, "ttlt", platform, id,
 	    now_wall_ms(), kind == DELIVERY_EDIT ? "edit" : "delete") != 0)
 		return -1;

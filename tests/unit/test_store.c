@@ -1002,12 +1002,22 @@ test_record_change(void **state)
 	assert_int_equal(store_outbox_done(f->s, d.id), 0);
 	delivery_free(&d);
 
+	/* The same edit again (a rewind, a second stream): no new note. */
+	assert_int_equal(store_record_change(f->s, p->platform, p->id,
+	    DELIVERY_EDIT, p), 0);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 0);
+
 	assert_int_equal(store_record_change(f->s, p->platform, p->id,
 	    DELIVERY_DELETE, NULL), 1);
 	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
 	assert_int_equal(d.kind, DELIVERY_DELETE);
 	assert_string_equal(d.post->text, "second thoughts");
+	assert_int_equal(store_outbox_done(f->s, d.id), 0);
 	delivery_free(&d);
+	/* Deleted twice: noted once. */
+	assert_int_equal(store_record_change(f->s, p->platform, p->id,
+	    DELIVERY_DELETE, NULL), 0);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 0);
 
 	/* A post never recorded: nothing to note. */
 	assert_int_equal(store_record_change(f->s, "bluesky", "at://nope",
