@@ -15,6 +15,7 @@
 
 #include "cfg.h"
 #include "config.h"
+#include "nostr.h"
 #include "sink.h"
 #include "source.h"
 #include "text.h"
@@ -222,7 +223,7 @@ config_list_item(enum config_list_kind kind, char **item,
 {
 	struct strv	 words;
 	regex_t		 re;
-	char		 msg[256], *s;
+	char		 msg[256], *s, hex[65];
 	size_t		 i;
 	int		 rc;
 
@@ -251,6 +252,15 @@ config_list_item(enum config_list_kind kind, char **item,
 		if (strpbrk(*item, " \t\r\n") != NULL) {
 			cfg_error(errs, where, "must not contain spaces");
 			return -1;
+		}
+		/* Nostr posts name accounts by hex key: accept npub too. */
+		if (strncmp(*item, "npub1", 5) == 0) {
+			if (nostr_key_hex(*item, hex) != 0) {
+				cfg_error(errs, where, "not a valid npub key");
+				return -1;
+			}
+			free(*item);
+			*item = xstrdup(hex);
 		}
 		return 0;
 	case CONFIG_LIST_PATTERN:

@@ -112,7 +112,7 @@ ws_connect(struct ws *ws)
 		ws_schedule_retry(ws);
 		return;
 	}
-	path = xasprintf("/%s", upath);
+	path = xasprintf("%s%s", *upath == '/' ? "" : "/", upath);
 	memset(&ci, 0, sizeof(ci));
 	ci.context = ws->ctx;
 	ci.address = address;

@@ -163,6 +163,24 @@ assert_strv(const struct strv *sv, size_t n, const char *const *want)
 		assert_string_equal(sv->v[i], want[i]);
 }
 
+/* A rule may name a Nostr account by npub; posts name it by hex key. */
+static void
+test_rule_npub(void **state)
+{
+	struct cfg_errors	 errs;
+	struct config		*c;
+
+	(void)state;
+	cfg_errors_init(&errs);
+	c = config_load("tests/conf/good/nostr.conf", &errs);
+	assert_non_null(c);
+	assert_int_equal(c->teams[0].nrules, 1);
+	assert_string_equal(c->teams[0].rules[0].mentions.v[0],
+	    "7e7e9c42a91bfef19fa929e5fda1b72e0ebc1a4c1141673e2794234d86addf4e");
+	config_free(c);
+	cfg_errors_free(&errs);
+}
+
 static void
 test_values(void **state)
 {
@@ -595,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_shipped_files),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_rule_npub),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_other_cwd),
 		cmocka_unit_test(test_fingerprint),
