@@ -18,6 +18,7 @@
 struct lws_context;
 struct http;
 struct outbox;
+struct listener;
 
 /* Counters, logged at exit; the metrics endpoint will export them. */
 struct app_stats {
@@ -52,6 +53,7 @@ struct app {
 	struct lws_context	*lws;
 	struct http		*http;
 	struct outbox		*outbox;
+	struct listener		*listener;	/* slash commands, or NULL */
 	struct source		**sources;
 	size_t			 nsources;
 	struct app_stats	 stats;

@@ -67,6 +67,20 @@ struct routing_conf {
 	size_t		 ndrop;		/* tried in config order */
 };
 
+/*
+ * The HTTP listener for slash commands (README "Slash commands").  The
+ * listener reads the secrets from the live config on every request, so
+ * a reload changes them; address and port need a restart.
+ */
+struct listener_conf {
+	bool		 enabled;	/* the group is present and not off */
+	char		*address;	/* IPv4 or IPv6 literal */
+	int		 port;
+	size_t		 max_body;	/* bytes; larger bodies get 413 */
+	char		*slack_signing_secret;	/* secret; NULL: no Slack */
+	char		*mattermost_token;	/* secret; NULL: no Mattermost */
+};
+
 struct config {
 	char			*path;
 	char			*state_directory;
@@ -77,6 +91,7 @@ struct config {
 	struct team_conf	*teams;
 	size_t			 nteams;
 	struct routing_conf	 routing;
+	struct listener_conf	 listener;
 };
 
 /*

@@ -2,6 +2,7 @@
  * The daemon's core: the loop, the pipeline from a source's frame to
  * queued deliveries, signals, reload and an orderly stop.
  */
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "app.h"
 #include "http.h"
+#include "listener.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
@@ -88,8 +90,11 @@ app_restart_cb(uv_timer_t *t)
 	if (app->stopping)
 		return;
 	log_notice("restarting sources from their saved cursors");
+	/* A reload since the failure may have started new ones already:
+	 * a second start would orphan the first, still running. */
 	for (i = 0; i < app->nsources; i++)
-		app_source_start(app->sources[i]);
+		if (app->sources[i]->data == NULL)
+			app_source_start(app->sources[i]);
 }
 
 /*
@@ -267,6 +272,36 @@ app_source_free(struct source *src)
 	free(src);
 }
 
+/* The listener asks for the live settings: reload swaps the config. */
+static const struct listener_conf *
+app_listener_conf(void *arg)
+{
+	struct app	*app = arg;
+
+	return &app->config->listener;
+}
+
+/* Every verified command, until the command table exists. */
+static int
+app_command(void *arg, const struct slash_request *req, char **json)
+{
+	json_t	*o;
+
+	(void)arg;
+	(void)req;
+	o = json_pack("{s:s, s:s}", "response_type", "ephemeral", "text",
+	    "switchboard: commands are not available yet");
+	*json = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return *json != NULL ? 200 : 500;
+}
+
+static const struct listener_handlers app_listener_handlers = {
+	app_listener_conf,
+	app_command,
+	app_command
+};
+
 static void
 app_log_errors(const struct cfg_errors *errs)
 {
@@ -356,6 +391,11 @@ app_reload(struct app *app)
 	if (app->opts.state_dir == NULL && strcmp(cfg->state_directory,
 	    app->config->state_directory) != 0)
 		log_warn("general.state_directory changed: restart to apply");
+	if (cfg->listener.enabled != app->config->listener.enabled ||
+	    cfg->listener.port != app->config->listener.port ||
+	    strcmp(cfg->listener.address, app->config->listener.address) != 0)
+		log_warn("listener enabled, address or port changed: restart "
+		    "to apply");
 	app_commit(app);
 	app_swap_sources(app, cfg);
 	router_free(app->router);
@@ -453,6 +493,15 @@ app_new(const struct app_options *opts)
 		uv_loop_close(&app->loop);
 		goto fail;
 	}
+	if (app->config->listener.enabled) {
+		app->listener = listener_new(app->lws, &app->config->listener,
+		    &app_listener_handlers, app, &cause);
+		if (app->listener == NULL) {
+			ws_context_free(app->lws, &app->loop);
+			uv_loop_close(&app->loop);
+			goto fail;
+		}
+	}
 	app->http = http_new(&app->loop);
 	app->outbox = outbox_new(app);
 	uv_check_init(&app->loop, &app->commit_check);
@@ -487,10 +536,15 @@ app_run(struct app *app)
 	app->sources = xcalloc(app->config->nsources + 1,
 	    sizeof(*app->sources));
 	app->nsources = app->config->nsources;
-	for (i = 0; i < app->nsources; i++) {
+	/* Every slot filled before any start: a failed start stops them
+	 * all, and the stop walks the whole array. */
+	for (i = 0; i < app->nsources; i++)
 		app->sources[i] = app_source_new(app, &app->config->sources[i]);
-		if (app_source_start(app->sources[i]) != 0)
+	for (i = 0; i < app->nsources; i++) {
+		if (app_source_start(app->sources[i]) != 0) {
 			app_stop(app, 1);
+			break;
+		}
 	}
 	log_notice("switchboard %s started: %zu sources, %zu teams, state "
 	    "in %s", PACKAGE_VERSION, app->config->nsources,
@@ -544,6 +598,9 @@ app_free(struct app *app)
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
 	ws_context_free(app->lws, &app->loop);
+	/* After the context: closing connections still reach it. */
+	listener_free(app->listener);
+	app->listener = NULL;
 	if (uv_loop_close(&app->loop) != 0)
 		log_warn("event loop closed with handles still open");
 	store_close(app->store);

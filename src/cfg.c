@@ -24,6 +24,8 @@
 static const char *const cfg_secret_names[] = {
 	"webhook_url",
 	"access_token",
+	"slack_signing_secret",
+	"mattermost_token",
 	NULL
 };
 

@@ -2,6 +2,7 @@
  * Loading a libconfig file into one immutable struct config: every key
  * checked, every error reported with its file and line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -22,6 +23,9 @@
 
 #define CONFIG_STATE_DIRECTORY	"/var/lib/switchboard"
 #define CONFIG_NAME_MAX		32
+#define CONFIG_LISTEN_ADDRESS	"127.0.0.1"
+#define CONFIG_LISTEN_PORT	8642
+#define CONFIG_MAX_BODY		16384
 
 /* Where a rule sits decides which keys it may have. */
 enum config_rule_kind {
@@ -60,10 +64,14 @@ static const struct {
 };
 
 static const char *const config_root_keys[] = {
-	"general", "sources", "teams", "routing", NULL
+	"general", "sources", "teams", "routing", "listener", NULL
 };
 static const char *const config_general_keys[] = {
 	"state_directory", "log_level", "shutdown_timeout", NULL
+};
+static const char *const config_listener_keys[] = {
+	"enabled", "address", "port", "max_body", "slack_signing_secret",
+	"mattermost_token", NULL
 };
 static const char *const config_source_keys[] = { "name", "type", NULL };
 static const char *const config_team_keys[] = {
@@ -676,6 +684,43 @@ config_routing(struct config *c, const config_setting_t *root,
 	    &c->routing.ndrop, errs);
 }
 
+/*
+ * The slash-command listener.  No group, no listener: daemons that do
+ * not take commands open no port.  The secrets are read only when the
+ * listener is on, so a disabled one may name an unset variable.
+ */
+static void
+config_listener(struct config *c, const config_setting_t *root,
+    struct cfg_errors *errs)
+{
+	struct listener_conf	*l = &c->listener;
+	const config_setting_t	*g;
+	unsigned char		 addr[16];
+	long long		 port, max_body;
+
+	g = config_group(root, "listener", errs);
+	cfg_check_keys(g, config_listener_keys, NULL, errs);
+	cfg_bool(g, "enabled", 0, true, &l->enabled, errs);
+	if (g == NULL)
+		l->enabled = false;
+	if (cfg_string(g, "address", 0, CONFIG_LISTEN_ADDRESS, &l->address,
+	    errs) == 1 && inet_pton(AF_INET, l->address, addr) != 1 &&
+	    inet_pton(AF_INET6, l->address, addr) != 1)
+		cfg_error(errs, config_setting_get_member(g, "address"),
+		    "must be an IPv4 or IPv6 address, like \"127.0.0.1\"");
+	cfg_int(g, "port", 0, 1, 65535, CONFIG_LISTEN_PORT, &port, errs);
+	l->port = (int)port;
+	cfg_int(g, "max_body", 0, 1024, 1048576, CONFIG_MAX_BODY, &max_body,
+	    errs);
+	l->max_body = (size_t)max_body;
+	if (!l->enabled)
+		return;
+	cfg_string(g, "slack_signing_secret", CFG_SECRET, NULL,
+	    &l->slack_signing_secret, errs);
+	cfg_string(g, "mattermost_token", CFG_SECRET, NULL,
+	    &l->mattermost_token, errs);
+}
+
 static void
 config_build(struct config *c, const config_setting_t *root,
     struct cfg_errors *errs)
@@ -703,6 +748,7 @@ config_build(struct config *c, const config_setting_t *root,
 		}
 	}
 	config_routing(c, root, errs);
+	config_listener(c, root, errs);
 }
 
 /*
@@ -863,6 +909,9 @@ config_free(struct config *c)
 	for (i = 0; i < c->routing.ndrop; i++)
 		config_rule_clear(&c->routing.drop[i]);
 	free(c->routing.drop);
+	free(c->listener.address);
+	free(c->listener.slack_signing_secret);
+	free(c->listener.mattermost_token);
 	free(c->path);
 	free(c->state_directory);
 	free(c);

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +108,7 @@ http_retry_after(const char *v)
 		return -1;
 	s = strtod(v, &end);
 	if (end != v && (*end == '\0' || isspace((unsigned char)*end)))
-		return s < 0 ? 0 : s;
+		return !isfinite(s) ? -1 : s < 0 ? 0 : s;
 	t = curl_getdate(v, NULL);
 	if (t < 0)
 		return -1;

@@ -15,6 +15,10 @@
 #define OUTBOX_BATCH		64	/* local writes per destination per pump */
 #define OUTBOX_BACKOFF_BASE_MS	1000
 #define OUTBOX_BACKOFF_MAX_MS	(5 * 60 * 1000)
+#define OUTBOX_STORE_RETRY_MS	1000	/* look again after a read error */
+/* A longer Retry-After is a broken or hostile answer; beyond what an
+ * int64_t of milliseconds holds it would not even convert. */
+#define OUTBOX_RETRY_AFTER_MAX_S	(24.0 * 60 * 60)
 
 /* Per-destination pacing state; the queue itself lives in the store. */
 struct outbox_dest {
@@ -25,6 +29,17 @@ struct outbox_dest {
 	bool	 warned_missing;
 };
 
+/* An answer that came while a burst was open, recorded after it. */
+struct outbox_answer {
+	char			*dest;
+	int64_t			 id;
+	int			 attempts;
+	enum sink_result	 result;
+	double			 retry_after_s;
+	char			*cause;
+	struct outbox_answer	*next;
+};
+
 struct outbox {
 	struct app		*app;
 	uv_timer_t		 timer;
@@ -32,6 +47,7 @@ struct outbox {
 	size_t			 ndests;
 	size_t			 in_flight;
 	bool			 paused;
+	struct outbox_answer	*answers, **answers_tail;
 };
 
 /* What an HTTP completion needs to find its delivery again. */
@@ -109,6 +125,8 @@ outbox_settle(struct outbox *ob, struct outbox_dest *d, int64_t id,
 		break;
 	case SINK_RETRY:
 		if (retry_after_s >= 0) {
+			if (retry_after_s > OUTBOX_RETRY_AFTER_MAX_S)
+				retry_after_s = OUTBOX_RETRY_AFTER_MAX_S;
 			delay = (int64_t)(retry_after_s * 1000.0);
 			d->tokens = 0;	/* the platform said slow down */
 		} else
@@ -127,6 +145,30 @@ outbox_settle(struct outbox *ob, struct outbox_dest *d, int64_t id,
 		    (long long)id, cause ? cause : "failed");
 		break;
 	}
+}
+
+/*
+ * Record the answers that waited for the burst to end: written inside
+ * it, a failed commit would roll them back and a message the platform
+ * accepted would be sent again.
+ */
+static void
+outbox_settle_answers(struct outbox *ob)
+{
+	struct outbox_answer	*a;
+	const struct team_conf	*team;
+
+	while ((a = ob->answers) != NULL) {
+		ob->answers = a->next;
+		team = config_team(ob->app->config, a->dest);
+		outbox_settle(ob, outbox_dest(ob, a->dest, team ? &team->chat :
+		    NULL), a->id, a->attempts, a->result, a->retry_after_s,
+		    a->cause);
+		free(a->cause);
+		free(a->dest);
+		free(a);
+	}
+	ob->answers_tail = &ob->answers;
 }
 
 static void
@@ -156,6 +198,21 @@ outbox_done(void *arg, const struct http_response *resp)
 		    &retry_after, &cause);
 	else
 		result = sink_classify(resp, &retry_after, &cause);
+	if (store_in_transaction(ob->app->store)) {
+		struct outbox_answer	*a = xcalloc(1, sizeof(*a));
+
+		a->dest = s->dest;
+		a->id = s->id;
+		a->attempts = s->attempts;
+		a->result = result;
+		a->retry_after_s = retry_after;
+		a->cause = cause;
+		*ob->answers_tail = a;
+		ob->answers_tail = &a->next;
+		free(s);
+		outbox_kick(ob);
+		return;
+	}
 	outbox_settle(ob, d, s->id, s->attempts, result, retry_after, cause);
 	free(cause);
 	free(s->dest);
@@ -209,7 +266,7 @@ outbox_pump_dest(struct outbox *ob, const char *name)
 	enum sink_result	 result;
 	char			*cause;
 	int64_t			 now = now_wall_ms(), wake = INT64_MAX;
-	int			 i;
+	int			 i, rc;
 
 	d = outbox_dest(ob, name, team ? &team->chat : NULL);
 	if (team == NULL) {
@@ -221,7 +278,10 @@ outbox_pump_dest(struct outbox *ob, const char *name)
 	}
 	d->warned_missing = false;
 	for (i = 0; i < OUTBOX_BATCH && !d->in_flight && !ob->paused; i++) {
-		if (store_outbox_head(ob->app->store, name, &dl) != 1)
+		rc = store_outbox_head(ob->app->store, name, &dl);
+		if (rc < 0)
+			wake = now + OUTBOX_STORE_RETRY_MS;
+		if (rc != 1)
 			break;
 		if (dl.next_try_ms > now) {
 			wake = dl.next_try_ms;
@@ -259,10 +319,13 @@ outbox_pump(struct outbox *ob)
 	size_t		i;
 	int64_t		wake = INT64_MAX, w, now;
 
+	outbox_settle_answers(ob);
 	if (ob->paused)
 		return;
 	strv_init(&names);
-	if (store_outbox_destinations(ob->app->store, &names) == 0) {
+	if (store_outbox_destinations(ob->app->store, &names) != 0)
+		wake = now_wall_ms() + OUTBOX_STORE_RETRY_MS;
+	else {
 		for (i = 0; i < names.n; i++) {
 			w = outbox_pump_dest(ob, names.v[i]);
 			if (w < wake)
@@ -290,6 +353,8 @@ outbox_pause(struct outbox *ob)
 {
 	ob->paused = true;
 	uv_timer_stop(&ob->timer);
+	/* The caller committed the burst: record what was answered. */
+	outbox_settle_answers(ob);
 }
 
 size_t
@@ -304,6 +369,7 @@ outbox_new(struct app *app)
 	struct outbox	*ob = xcalloc(1, sizeof(*ob));
 
 	ob->app = app;
+	ob->answers_tail = &ob->answers;
 	uv_timer_init(&app->loop, &ob->timer);
 	ob->timer.data = ob;
 	return ob;
@@ -312,9 +378,17 @@ outbox_new(struct app *app)
 static void
 outbox_closed(uv_handle_t *h)
 {
-	struct outbox	*ob = h->data;
-	size_t		 i;
+	struct outbox		*ob = h->data;
+	struct outbox_answer	*a;
+	size_t			 i;
 
+	/* Unrecorded answers leave their deliveries pending: sent again. */
+	while ((a = ob->answers) != NULL) {
+		ob->answers = a->next;
+		free(a->cause);
+		free(a->dest);
+		free(a);
+	}
 	for (i = 0; i < ob->ndests; i++)
 		free(ob->dests[i].name);
 	free(ob->dests);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "app.h"
 #include "jetstream.h"
 #include "log.h"
@@ -14,6 +16,9 @@
 #include "ws.h"
 
 #define JETSTREAM_DEFAULT_URL	"wss://jetstream2.us-east.bsky.network/subscribe"
+/* Longer wanted_dids go in an options_update message: lws keeps the
+ * handshake's request line in a 4 KiB header buffer. */
+#define JETSTREAM_URL_DIDS_MAX	2048
 
 struct jetstream_settings {
 	char				*url;
@@ -66,12 +71,24 @@ jetstream_configure(struct source_conf *sc, const config_setting_t *g,
 	return errs->msgs.n == before ? 0 : -1;
 }
 
+/* Whether the wanted DIDs are too many for the URL. */
+static bool
+jetstream_dids_in_hello(const struct jetstream_settings *js)
+{
+	size_t	i, len = 0;
+
+	for (i = 0; i < js->wanted_dids.n; i++)
+		len += strlen("&wantedDids=") + strlen(js->wanted_dids.v[i]);
+	return len > JETSTREAM_URL_DIDS_MAX;
+}
+
 static char *
 jetstream_next_url(void *arg)
 {
 	struct jetstream_source		*j = arg;
 	const struct jetstream_settings	*js = j->src->conf->settings;
 	int64_t				 from = 0;
+	char				*url, *hello;
 
 	if (j->cursor_us > 0) {
 		from = j->cursor_us - js->rewind_s * 1000000;
@@ -80,7 +97,42 @@ jetstream_next_url(void *arg)
 		log_info("source %s: resuming from cursor %lld (rewound %llds)",
 		    j->src->name, (long long)from, js->rewind_s);
 	}
-	return jetstream_url(js->url, &js->wanted_dids, from);
+	if (!jetstream_dids_in_hello(js))
+		return jetstream_url(js->url, &js->wanted_dids, from);
+	/* Nothing comes until the options_update names the DIDs. */
+	url = jetstream_url(js->url, NULL, from);
+	hello = xasprintf("%s&requireHello=true", url);
+	free(url);
+	return hello;
+}
+
+/* Send the filters that did not fit in the URL. */
+static void
+jetstream_opened(void *arg)
+{
+	struct jetstream_source		*j = arg;
+	const struct jetstream_settings	*js = j->src->conf->settings;
+	json_t				*dids, *o;
+	char				*msg;
+	size_t				 i;
+
+	if (!jetstream_dids_in_hello(js))
+		return;
+	dids = json_array();
+	for (i = 0; i < js->wanted_dids.n; i++)
+		json_array_append_new(dids, json_string(js->wanted_dids.v[i]));
+	o = json_pack("{s:s, s:{s:[s], s:o}}", "type", "options_update",
+	    "payload", "wantedCollections", "app.bsky.feed.post",
+	    "wantedDids", dids);
+	msg = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (msg == NULL) {
+		log_err("source %s: cannot encode the wanted DIDs",
+		    j->src->name);
+		return;
+	}
+	ws_send(j->ws, msg, strlen(msg));
+	free(msg);
 }
 
 static void
@@ -105,6 +157,7 @@ jetstream_oversize(void *arg, size_t len)
 
 static const struct ws_callbacks jetstream_ws_callbacks = {
 	.url = jetstream_next_url,
+	.opened = jetstream_opened,
 	.message = jetstream_message,
 	.oversize = jetstream_oversize,
 };

@@ -5,6 +5,7 @@
  * each reconnect, before the stream may move that id on.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,7 +529,7 @@ source_mastodon_reset_in(const char *v)
 		return difftime(timegm(&tm), time(NULL)) + 1;
 	}
 	s = strtod(v, &end);
-	if (end == v)
+	if (end == v || !isfinite(s))	/* "nan", "inf": no answer */
 		return -1;
 	/* A Unix time (Discord and others) rather than a delay. */
 	if (s > 1e9)

@@ -3,6 +3,7 @@
 INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
 	tests/integration/test_delivery.py \
+	tests/integration/test_listener.py \
 	tests/integration/test_mastodon.py \
 	tests/integration/test_nostr.py \
 	tests/integration/test_nostr_interop.py \

@@ -178,12 +178,34 @@ def check_route(tap):
     tap.ok(rc2 == 0 and out2 == out, "route is deterministic")
 
 
+def check_start_failure(tap):
+    """A source that cannot start (its file is missing) ends the daemon
+    with status 1 and the reason, also when other sources follow it."""
+    wd = tap.subdir("startfail")
+    conf = os.path.join(wd, "two.conf")
+    with open(conf, "w") as f:
+        f.write("general = { state_directory = %s; };\n"
+                "sources = (\n"
+                "  { name = \"first\"; type = \"replay\"; file = %s; },\n"
+                "  { name = \"second\"; type = \"replay\"; file = %s; }\n"
+                ");\n"
+                "teams = ( { name = \"care\"; chat = { type = \"console\"; };"
+                " rules = ( { name = \"r\"; keywords = [\"x\"]; } ); } );\n"
+                % (sbtest.cstr(wd), sbtest.cstr(os.path.join(wd, "none")),
+                   sbtest.cstr(sbtest.CORPUS)))
+    rc, out, err = run_cli(["--config", conf], cwd=wd)
+    tap.ok(rc == 1 and "source first:" in err and
+           "runtime error" not in err and "Sanitizer" not in err,
+           "a source that cannot start, followed by another, exits 1 "
+           "cleanly with its reason", "status %d" % rc, err[-3000:])
+
+
 def main():
     tap = Tap("cli")
     sbtest.need_binary(tap)
     for fn in (check_version, check_help, check_usage_error,
                check_shipped_configs, check_bad_config, check_test_config,
-               check_route):
+               check_route, check_start_failure):
         tap.run(fn.__name__, fn, tap)
     tap.finish()
 

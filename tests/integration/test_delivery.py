@@ -180,10 +180,93 @@ def gone(tap):
         chat.stop()
 
 
+def huge_retry_after(tap):
+    """A Retry-After too large for any clock (here 10^20 s) still means
+    "not now": the delivery waits instead of being tried again at once."""
+    wd = tap.subdir("huge_retry_after")
+    rec, att = os.path.join(wd, "record.jsonl"), os.path.join(wd, "att.jsonl")
+    chat = FakeProcess("chat_server.py", wd, "chat",
+                       ["--script", "429:100000000000000000000,ok",
+                        "--record", rec, "--attempts", att])
+    js = JetstreamServer(repeat=1, dump=os.path.join(wd, "dump.jsonl"))
+    daemon = Daemon(wd)
+    try:
+        daemon.write_config(render_config(daemon.state, js.start(),
+                                          chat.port))
+        daemon.start()
+        tap.ok(wait_until(lambda: read_jsonl(att), tap.timeout(20)),
+               "the chat server answers 429 with a huge Retry-After",
+               daemon.tail())
+        wait_until(lambda: False, 2.5)
+        got = read_jsonl(rec)
+        tap.ok(not got, "nothing is sent again within 2.5 s of it "
+               "(%d messages were)" % len(got), daemon.tail())
+        tap.ok(daemon.alive() and "runtime error" not in daemon.log(),
+               "the daemon keeps running, no undefined behaviour",
+               daemon.tail())
+        stop(tap, daemon, "huge_retry_after")
+    finally:
+        if daemon.alive():
+            daemon.kill()
+        js.stop()
+        chat.stop()
+
+
+def many_wanted_dids(tap):
+    """A long wanted_dids list (300 accounts here; Jetstream takes up to
+    10,000) still connects, and Jetstream is told every one of them."""
+    wd = tap.subdir("many_dids")
+    dump = os.path.join(wd, "dump.jsonl")
+    js = JetstreamServer(repeat=1, dump=dump)
+    chat = ChatServer()
+    daemon = Daemon(wd)
+    try:
+        port = js.start()
+        events = sbtest.load_jsonl(dump)
+        dids = sorted({e["did"] for e in events}) + \
+            ["did:plc:sbtestwanted%012d" % i for i in range(300)]
+        conf = render_config(daemon.state, port, chat.start())
+        conf = conf.replace("max_frame_size = 65536;",
+                            "max_frame_size = 65536; wanted_dids = %s;"
+                            % sbtest.clist(dids), 1)
+        daemon.write_config(conf)
+        exp = expect(tap, daemon, dump, sbtest.default_teams(), 1)
+        daemon.start()
+        tap.ok(daemon.wait_log(r"source bluesky: connected",
+                               tap.timeout(15)) is not None,
+               "many_dids: the source connects", daemon.tail())
+
+        def told(server):
+            for c in server.connections:
+                got = set(c["query"].get("wantedDids", []))
+                for u in c["options_updates"]:
+                    got |= set(u.get("wantedDids") or [])
+                if got == set(dids):
+                    return True
+            return False
+        tap.ok(js.wait(told, tap.timeout(10)),
+               "many_dids: Jetstream gets every wanted DID",
+               repr([(c["query"].keys(), len(c["options_updates"]))
+                     for c in js.connections]))
+        records = lambda: chat.snapshot()[0]  # noqa: E731
+        wait_delivered(records, exp, tap.timeout(TIMEOUT))
+        wait_until(lambda: False, sbtest.SETTLE)
+        problems = compare(exp, records())
+        tap.ok(not problems, "many_dids: every selected post arrives once",
+               *(sbtest.few(problems) + [daemon.tail()]))
+        stop(tap, daemon, "many_dids")
+    finally:
+        if daemon.alive():
+            daemon.kill()
+        js.stop()
+        chat.stop()
+
+
 def main():
     tap = Tap("delivery")
     sbtest.need_binary(tap)
-    for fn in (retries, bad_frames, gone):
+    for fn in (retries, bad_frames, gone, huge_retry_after,
+               many_wanted_dids):
         tap.run(fn.__name__, fn, tap)
     tap.finish()
 

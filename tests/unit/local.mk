@@ -8,6 +8,7 @@ UNIT_TESTS = \
 	tests/unit/test_nostr \
 	tests/unit/test_router \
 	tests/unit/test_sink \
+	tests/unit/test_slash \
 	tests/unit/test_store \
 	tests/unit/test_text \
 	tests/unit/test_util
@@ -36,6 +37,9 @@ tests_unit_test_router_LDADD = $(TEST_LDADD)
 tests_unit_test_sink_SOURCES = tests/unit/test_sink.c tests/unit/harness.h
 tests_unit_test_sink_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_sink_LDADD = $(TEST_LDADD)
+tests_unit_test_slash_SOURCES = tests/unit/test_slash.c tests/unit/harness.h
+tests_unit_test_slash_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_slash_LDADD = $(TEST_LDADD)
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/harness.h
 tests_unit_test_store_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_store_LDADD = $(TEST_LDADD)
