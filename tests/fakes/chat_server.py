@@ -23,14 +23,14 @@ every other answer is a failed attempt (--attempts).
 Python 3 standard library only.
 """
 
-import argparse
 import http.server
 import json
 import os
 import re
 import sys
-import threading
 import time
+
+from loopback import Loopback, arg_parser, parse_args, serve_main
 
 HOOK_PATH = re.compile(r"^/hooks/[A-Za-z0-9_.-]+$")
 
@@ -66,9 +66,11 @@ def parse_script(text):
     return steps
 
 
-class ChatServer:
+class ChatServer(Loopback):
     """Slack/Mattermost incoming webhooks on 127.0.0.1.  Every option of
     the script is a keyword argument; start() returns the port."""
+
+    label = "chat_server"
 
     def __init__(self, record=None, attempts=None, script=None,
                  fail_every=0, fail_status=500, outage=None, gone=(),
@@ -80,74 +82,31 @@ class ChatServer:
         self.fail_status = fail_status
         self.outage = outage
         self.gone = set(gone)
-        self.lifetime = lifetime
-        self.want_port = port
-        self.verbose = verbose
-        self.cond = threading.Condition()
+        self._loopback_init(lifetime, port, verbose)
         self.records = []       # accepted: {"path", "body", "t"}
         self.attempts = []      # failed: {"path", "status", "t", ...}
         self.turns = {}         # path -> requests that reached the script
-        self.stopping = False
         self.httpd = None
-        self.port = None
-        self.threads = []
         for path in (record, attempts):
             if path:
                 open(path, "w").close()
 
     def start(self):
-        owner = self
-
-        class Handler(ChatHandler):
-            server_owner = owner
-
-        self.httpd = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", self.want_port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread(self.httpd.serve_forever, 0.1)
-        if self.lifetime:
-            self._thread(self._lifetime_watch)
+        self.httpd = self._serve_http(http.server.ThreadingHTTPServer,
+                                      ChatHandler)
+        self._watch_lifetime()
         return self.port
 
     def stop(self):
-        with self.cond:
-            if self.stopping:
-                return
-            self.stopping = True
-            self.cond.notify_all()
+        if not self._mark_stopping():
+            return
         self.httpd.shutdown()
         self.httpd.server_close()
-        me = threading.current_thread()
-        for t in self.threads:
-            if t is not me:
-                t.join(5)
-
-    def wait(self, pred, timeout):
-        """Wait until pred(self) is true; returns its last value."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                v = pred(self)
-                left = deadline - time.monotonic()
-                if v or left <= 0:
-                    return v
-                self.cond.wait(min(left, 0.2))
+        self._join_threads()
 
     def snapshot(self):
         with self.cond:
             return list(self.records), list(self.attempts)
-
-    def _thread(self, fn, *args):
-        t = threading.Thread(target=fn, args=args, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def _lifetime_watch(self):
-        with self.cond:
-            self.cond.wait_for(lambda: self.stopping, self.lifetime)
-        if not self.stopping:
-            self.stop()
 
     def decide(self, path, raw):
         """(status, body, headers, parsed JSON or None)."""
@@ -196,9 +155,7 @@ class ChatServer:
                 self.attempts.append(rec)
                 append_line(self.attempts_path, rec)
             self.cond.notify_all()
-        if self.verbose:
-            sys.stderr.write("chat_server: %s %d %s\n" %
-                             (path, status, reason))
+        self._say("%s %d %s", path, status, reason)
 
 
 def append_line(path, obj):
@@ -259,12 +216,7 @@ class ChatHandler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.
-                                 RawDescriptionHelpFormatter)
-    ap.add_argument("--port-file", required=True,
-                    help="write the listening port here")
-    ap.add_argument("--port", type=int, default=0)
+    ap = arg_parser(__doc__, raw=True)
     ap.add_argument("--record", help="accepted messages, one JSON a line")
     ap.add_argument("--attempts", help="failed requests, one JSON a line")
     ap.add_argument("--script", help='repeating answers, e.g. '
@@ -276,27 +228,12 @@ def main(argv=None):
     ap.add_argument("--gone", action="append", default=[],
                     metavar="PATH", help="answer 404 for PATH "
                     "(repeatable)")
-    ap.add_argument("--lifetime", type=float, default=300)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args(argv)
+    a = parse_args(ap, argv)
     srv = ChatServer(record=a.record, attempts=a.attempts, script=a.script,
                      fail_every=a.fail_every, fail_status=a.fail_status,
                      outage=a.outage, gone=a.gone, lifetime=a.lifetime,
                      port=a.port, verbose=a.verbose)
-    port = srv.start()
-    tmp = "%s.tmp%d" % (a.port_file, os.getpid())
-    with open(tmp, "w") as f:
-        f.write("%d\n" % port)
-    os.replace(tmp, a.port_file)
-    parent = os.getppid()
-    try:
-        while not srv.wait(lambda s: s.stopping, 0.5):
-            if os.getppid() != parent:
-                break
-    except KeyboardInterrupt:
-        pass
-    srv.stop()
-    return 0
+    return serve_main(srv, a.port_file)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,20 @@ Use it as a script (see --help) or as a module:
 Python 3 standard library only.
 """
 
-import argparse
 import base64
 import copy
 import hashlib
 import json
 import os
-import socket
 import struct
 import sys
 import threading
 import time
 import urllib.parse
+
+from loopback import (Loopback, ProtocolError, arg_parser, close_socket,
+                      http_error, listen, parse_args, read_http_head,
+                      serve_main, write_atomic)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_EVENTS = os.path.join(HERE, "..", "data", "jetstream-corpus.jsonl")
@@ -158,10 +160,6 @@ def frame(opcode, payload, fin=True):
     return head + payload
 
 
-class ProtocolError(Exception):
-    pass
-
-
 def recv_exact(sock, n):
     data = bytearray()
     while len(data) < n:
@@ -201,6 +199,16 @@ def read_frame(sock, require_mask):
 def accept_key(key):
     digest = hashlib.sha1((key + WS_GUID).encode("ascii")).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def send_upgrade(sock, key):
+    """The 101 answer that completes the handshake of websocket key."""
+    sock.sendall((
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: %s\r\n\r\n"
+        % accept_key(key)).encode("ascii"))
 
 
 class Conn:
@@ -273,23 +281,21 @@ class Conn:
             self.server.cond.notify_all()
             # Under the lock, so whoever sees the close sees the log.
             self.server._write_log()
-        try:
-            if not abrupt:
+        if not abrupt:
+            try:
                 with self.wlock:
                     self.sock.sendall(frame(OP_CLOSE,
                         struct.pack("!H", 1000)))
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+            except OSError:
+                pass
+        close_socket(self.sock)
 
 
-class JetstreamServer:
+class JetstreamServer(Loopback):
     """A Jetstream v1 server on 127.0.0.1.  Every option of the script
     is a keyword argument; start() returns the port."""
+
+    label = "jetstream_server"
 
     def __init__(self, events=DEFAULT_EVENTS, repeat=1, trickle_ms=0,
                  drop_at=(), fragment=False, garbage=0, oversize=0,
@@ -309,54 +315,34 @@ class JetstreamServer:
         self.silent_after = silent_after
         self.log_path = log
         self.dump_path = dump
-        self.lifetime = lifetime
-        self.want_port = port
         self.garbage_text = garbage_text
-        self.verbose = verbose
-        self.cond = threading.Condition()
+        self._loopback_init(lifetime, port, verbose)
         self.conns = []
         self.frames_sent = 0    # all connections: what --drop-at counts
         self.garbage_kind = 0
         self.garbage_urls = []  # posts that only ever came as garbage
-        self.stopping = False
-        self.port = None
         self.lsock = None
-        self.threads = []
         self.started = None
 
     # Public API.
 
     def start(self):
         self._write_dump()
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", self.want_port))
-        self.lsock.listen(16)
+        self.lsock = listen(self.want_port, 16)
         self.port = self.lsock.getsockname()[1]
         self.started = time.time()
-        self._thread(self._accept_loop)
-        if self.lifetime:
-            self._thread(self._lifetime_watch)
+        self._thread(self._accept_loop, self.lsock, self._handshake)
+        self._watch_lifetime()
         self._write_log()
         return self.port
 
     def stop(self):
-        with self.cond:
-            if self.stopping:
-                return
-            self.stopping = True
-            self.cond.notify_all()
-        try:
-            self.lsock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.lsock.close()
+        if not self._mark_stopping():
+            return
+        close_socket(self.lsock)
         for c in list(self.conns):
             c.close("server")
-        me = threading.current_thread()
-        for t in self.threads:
-            if t is not me:
-                t.join(5)
+        self._join_threads()
         self._write_log()
 
     def add_events(self, events):
@@ -377,35 +363,7 @@ class JetstreamServer:
         with self.cond:
             return [c.record() for c in self.conns]
 
-    def wait(self, pred, timeout):
-        """Wait until pred(self) is true; returns its last value."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                v = pred(self)
-                left = deadline - time.monotonic()
-                if v or left <= 0:
-                    return v
-                self.cond.wait(min(left, 0.2))
-
     # Internals.
-
-    def _thread(self, fn, *args):
-        t = threading.Thread(target=fn, args=args, daemon=True)
-        t.start()
-        self.threads.append(t)
-        return t
-
-    def _say(self, fmt, *args):
-        if self.verbose:
-            sys.stderr.write("jetstream_server: " + (fmt % args) + "\n")
-
-    def _lifetime_watch(self):
-        with self.cond:
-            self.cond.wait_for(lambda: self.stopping, self.lifetime)
-        if not self.stopping:
-            self._say("lifetime over")
-            self.stop()
 
     def _write_dump(self):
         if not self.dump_path:
@@ -422,36 +380,13 @@ class JetstreamServer:
         write_atomic(self.log_path,
             "".join(l + "\n" for l in lines).encode())
 
-    def _accept_loop(self):
-        while not self.stopping:
-            try:
-                sock, _ = self.lsock.accept()
-            except OSError:
-                return
-            self._thread(self._handshake, sock)
-
     def _handshake(self, sock):
         try:
             sock.settimeout(10)
-            req = b""
-            while b"\r\n\r\n" not in req:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    raise EOFError("closed during handshake")
-                req += chunk
-                if len(req) > 65536:
-                    raise ProtocolError("request too large")
-            head = req.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-            lines = head.split("\r\n")
-            parts = lines[0].split(" ")
+            parts, headers, _ = read_http_head(sock)
             if len(parts) != 3:
                 return http_error(sock, 400, "bad request line")
             method, target, _ = parts
-            headers = {}
-            for l in lines[1:]:
-                if ":" in l:
-                    k, v = l.split(":", 1)
-                    headers[k.strip().lower()] = v.strip()
             url = urllib.parse.urlsplit(target)
             if url.path != "/subscribe":
                 return http_error(sock, 404, "not found")
@@ -476,12 +411,7 @@ class JetstreamServer:
                 except ValueError:
                     return http_error(sock, 400,
                         "invalid cursor")
-            sock.sendall((
-                "HTTP/1.1 101 Switching Protocols\r\n"
-                "Upgrade: websocket\r\n"
-                "Connection: Upgrade\r\n"
-                "Sec-WebSocket-Accept: %s\r\n\r\n"
-                % accept_key(key)).encode("ascii"))
+            send_upgrade(sock, key)
             sock.settimeout(None)
         except (OSError, EOFError, ProtocolError, UnicodeError) as e:
             self._say("handshake failed: %s", e)
@@ -718,34 +648,9 @@ class JetstreamServer:
         return OP_TEXT, data
 
 
-def http_error(sock, status, msg, extra=""):
-    reasons = {400: "Bad Request", 404: "Not Found",
-        405: "Method Not Allowed", 426: "Upgrade Required"}
-    body = (msg + "\n").encode()
-    try:
-        sock.sendall(("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-            "Content-Length: %d\r\nConnection: close\r\n%s\r\n"
-            % (status, reasons.get(status, "Error"), len(body), extra))
-            .encode() + body)
-    except OSError:
-        pass
-    sock.close()
-
-
-def write_atomic(path, data):
-    tmp = "%s.tmp%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port-file", required=True,
-        help="write the listening port here")
-    ap.add_argument("--port", type=int, default=0,
-        help="port to bind on 127.0.0.1 (default: ephemeral)")
+    ap = arg_parser(__doc__, raw=True,
+        port_help="port to bind on 127.0.0.1 (default: ephemeral)")
     ap.add_argument("--events", default=DEFAULT_EVENTS,
         help="recorded events, JSONL (default: %(default)s)")
     ap.add_argument("--repeat", type=int, default=1)
@@ -764,31 +669,14 @@ def main(argv=None):
         help="first connection goes silent after N frames")
     ap.add_argument("--log", help="one JSON line per connection")
     ap.add_argument("--dump", help="write the served stream here")
-    ap.add_argument("--lifetime", type=float, default=300)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args(argv)
+    a = parse_args(ap, argv)
     drops = [int(x) for x in a.drop_at.split(",") if x.strip()]
     srv = JetstreamServer(events=a.events, repeat=a.repeat,
         trickle_ms=a.trickle, drop_at=drops, fragment=a.fragment,
         garbage=a.garbage, oversize=a.oversize,
         silent_after=a.silent_after, log=a.log, dump=a.dump,
         lifetime=a.lifetime, port=a.port, verbose=a.verbose)
-    port = srv.start()
-    write_atomic(a.port_file, ("%d\n" % port).encode())
-    run_until_orphaned(srv)
-    return 0
-
-
-def run_until_orphaned(srv):
-    """Serve until stopped, the lifetime ends or the parent dies."""
-    parent = os.getppid()
-    try:
-        while not srv.wait(lambda s: s.stopping, 0.5):
-            if os.getppid() != parent:
-                break
-    except KeyboardInterrupt:
-        pass
-    srv.stop()
+    return serve_main(srv, a.port_file)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ one of this instance's accounts.
 Python 3 standard library only.
 """
 
-import argparse
 import copy
 import datetime
 import html
@@ -56,8 +55,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from jetstream_server import (OP_BINARY, OP_CLOSE, OP_CONT,  # noqa: E402
                               OP_PING, OP_PONG, OP_TEXT, ProtocolError,
-                              accept_key, frame, read_frame,
-                              run_until_orphaned, write_atomic)
+                              accept_key, frame, read_frame)
+from loopback import (Loopback, arg_parser, parse_args,  # noqa: E402
+                      serve_main)
 
 DEFAULT_STATUSES = os.path.join(HERE, "..", "data",
                                 "mastodon-stream-public.jsonl")
@@ -166,9 +166,11 @@ class SockReader:
         return self.rfile.read1(n)
 
 
-class MastodonServer:
+class MastodonServer(Loopback):
     """A Mastodon instance on 127.0.0.1 whose owner account is acct
     (mentions of it become notifications); start() returns the port."""
+
+    label = "mastodon_server"
 
     def __init__(self, token="test-token", acct="acme",
                  statuses=DEFAULT_STATUSES, lists=None, rate_limit=300,
@@ -179,10 +181,7 @@ class MastodonServer:
         self.lists = {k: set(v) for k, v in (lists or {}).items()}
         self.rate_limit = rate_limit
         self.rate_window = rate_window
-        self.lifetime = lifetime
-        self.want_port = port
-        self.verbose = verbose
-        self.cond = threading.Condition()
+        self._loopback_init(lifetime, port, verbose)
         self.statuses = {}          # id -> Status (current version)
         self.notifications = []     # Notification entities, oldest first
         self.conns = []
@@ -196,53 +195,28 @@ class MastodonServer:
         self.window_start = None
         self.window_used = 0
         self.violations = []        # requests made with no budget left
-        self.stopping = False
         self.httpd = None
-        self.port = None
         self.base = None
         self.host = None
 
     # Public API.
 
     def start(self):
-        owner = self
-
-        class Handler(MastodonHandler):
-            server_owner = owner
-
-        self.httpd = QuietServer(("127.0.0.1", self.want_port), Handler)
-        self.port = self.httpd.server_address[1]
+        self.httpd = self._serve_http(QuietServer, MastodonHandler)
         self.host = "127.0.0.1:%d" % self.port
         self.base = "http://" + self.host
-        threading.Thread(target=self.httpd.serve_forever, args=(0.1,),
-                         daemon=True).start()
-        if self.lifetime:
-            threading.Thread(target=self._lifetime_watch,
-                             daemon=True).start()
+        self._watch_lifetime()
         return self.port
 
     def stop(self):
+        if not self._mark_stopping():
+            return
         with self.cond:
-            if self.stopping:
-                return
-            self.stopping = True
-            self.cond.notify_all()
             conns = list(self.conns)
         for c in conns:
             c.close("server")
         self.httpd.shutdown()
         self.httpd.server_close()
-
-    def wait(self, pred, timeout):
-        """Wait until pred(self) is true; returns its last value."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                v = pred(self)
-                left = deadline - time.monotonic()
-                if v or left <= 0:
-                    return v
-                self.cond.wait(min(left, 0.2))
 
     @property
     def connections(self):
@@ -590,16 +564,6 @@ class MastodonServer:
         sel.reverse()
         return sel
 
-    def _say(self, fmt, *args):
-        if self.verbose:
-            sys.stderr.write("mastodon_server: " + (fmt % args) + "\n")
-
-    def _lifetime_watch(self):
-        with self.cond:
-            self.cond.wait_for(lambda: self.stopping, self.lifetime)
-        if not self.stopping:
-            self.stop()
-
 
 class MastodonHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive, as curl expects
@@ -755,10 +719,7 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port-file", required=True,
-                    help="write the listening port here")
-    ap.add_argument("--port", type=int, default=0)
+    ap = arg_parser(__doc__)
     ap.add_argument("--token", default="test-token")
     ap.add_argument("--acct", default="acme",
                     help="the owner account: its mentions notify")
@@ -766,16 +727,11 @@ def main(argv=None):
                     help="recorded Status entities, JSONL")
     ap.add_argument("--rate-limit", type=int, default=300)
     ap.add_argument("--rate-window", type=float, default=300.0)
-    ap.add_argument("--lifetime", type=float, default=300)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args(argv)
+    a = parse_args(ap, argv)
     srv = MastodonServer(token=a.token, acct=a.acct, statuses=a.statuses,
                          rate_limit=a.rate_limit, rate_window=a.rate_window,
                          lifetime=a.lifetime, port=a.port, verbose=a.verbose)
-    port = srv.start()
-    write_atomic(a.port_file, ("%d\n" % port).encode())
-    run_until_orphaned(srv)
-    return 0
+    return serve_main(srv, a.port_file)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,8 @@ POST /control/drop, POST /control/notice?msg=..., GET /control/state.
 Python 3 standard library only.
 """
 
-import argparse
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -42,11 +40,11 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jetstream_server import (OP_BINARY, OP_CLOSE, OP_CONT,  # noqa: E402
-                              OP_PING, OP_PONG, OP_TEXT, ProtocolError,
-                              accept_key, frame, http_error, read_frame,
-                              write_atomic)
-
-MAX_REQUEST = 65536
+                              OP_PING, OP_PONG, OP_TEXT, frame,
+                              read_frame, send_upgrade)
+from loopback import (MAX_REQUEST, Loopback, ProtocolError,  # noqa: E402
+                      arg_parser, close_socket, http_error, http_reply,
+                      listen, parse_args, read_http_head, serve_main)
 
 
 def parse_events(text):
@@ -144,17 +142,10 @@ class Conn:
             self.closed = True
             self.closed_by = why
             self.relay.cond.notify_all()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        close_socket(self.sock)
 
 
-class NostrRelay:
+class NostrRelay(Loopback):
     """A non-validating NIP-01 relay on 127.0.0.1; start() returns the
     port."""
 
@@ -167,74 +158,40 @@ class NostrRelay:
         self.sent_log = []      # (conn, sub, event) for every EVENT sent
         self.stored_keys = set()
         self.ignore_filters = ignore_filters
+        self._loopback_init(lifetime, port, verbose)
         self.port = port
-        self.lifetime = lifetime
-        self.verbose = verbose
         self.name = name
-        self.cond = threading.Condition()
+        self.label = "nostr_relay " + name
         self.conns = []
         self.reqs = []          # every REQ: dict, in arrival order
         self.client_events = [] # EVENTs published by clients
         self.refusals = []      # CLOSED messages for the next REQs
         self.paused = False
         self.refused_handshakes = 0
-        self.stopping = False
         self.sock = None
-        self.threads = []
         for ev in events:
             self._store(ev)
 
     # Life cycle.
 
     def start(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.sock.listen(64)
+        self.sock = listen(self.want_port, 64)
         self.port = self.sock.getsockname()[1]
-        self._thread(self._accept_loop)
-        t = threading.Timer(self.lifetime, self.stop)
-        t.daemon = True
-        t.start()
+        self._thread(self._accept_loop, self.sock, self._serve)
+        self._watch_lifetime()
         return self.port
 
     def url(self):
         return "ws://127.0.0.1:%d/" % self.port
 
     def stop(self):
+        if not self._mark_stopping():
+            return
         with self.cond:
-            if self.stopping:
-                return
-            self.stopping = True
-            self.cond.notify_all()
             conns = list(self.conns)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        close_socket(self.sock)
         for c in conns:
             c.close("server stopped")
-
-    def wait(self, pred, timeout):
-        """Wait until pred(self) is true; returns its last value."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                v = pred(self)
-                left = deadline - time.monotonic()
-                if v or left <= 0:
-                    return v
-                self.cond.wait(min(left, 0.2))
-
-    def _thread(self, fn, *args):
-        t = threading.Thread(target=fn, args=args, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def _say(self, fmt, *args):
-        if self.verbose:
-            sys.stderr.write("nostr_relay %s: %s\n" % (self.name,
-                                                      fmt % args))
 
     # Control.
 
@@ -334,33 +291,10 @@ class NostrRelay:
         except (OSError, EOFError):
             conn.close(conn.closed_by or "eof")
 
-    def _accept_loop(self):
-        while True:
-            try:
-                sock, _ = self.sock.accept()
-            except OSError:
-                return
-            self._thread(self._serve, sock)
-
     def _read_request(self, sock):
-        req = b""
-        while b"\r\n\r\n" not in req:
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise EOFError("closed during handshake")
-            req += chunk
-            if len(req) > MAX_REQUEST:
-                raise ProtocolError("request too large")
-        head, body = req.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
+        parts, headers, body = read_http_head(sock)
         if len(parts) != 3:
             raise ProtocolError("bad request line")
-        headers = {}
-        for l in lines[1:]:
-            if ":" in l:
-                k, v = l.split(":", 1)
-                headers[k.strip().lower()] = v.strip()
         n = int(headers.get("content-length", "0") or 0)
         if n > MAX_REQUEST:
             raise ProtocolError("body too large")
@@ -388,12 +322,8 @@ class NostrRelay:
                     self.refused_handshakes += 1
                     self.cond.notify_all()
             if paused:
-                return self._reply(sock, 503, "paused\n")
-            sock.sendall((
-                "HTTP/1.1 101 Switching Protocols\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Accept: %s\r\n\r\n"
-                % accept_key(key)).encode("ascii"))
+                return http_reply(sock, 503, "paused\n")
+            send_upgrade(sock, key)
             sock.settimeout(None)
         except (OSError, EOFError, ProtocolError, UnicodeError,
                 ValueError) as e:
@@ -410,37 +340,24 @@ class NostrRelay:
         self._say("connection %d", conn.number)
         self._reader(conn)
 
-    def _reply(self, sock, status, text, ctype="text/plain"):
-        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found",
-                   503: "Service Unavailable"}
-        body = text.encode("utf-8")
-        try:
-            sock.sendall(("HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                          "Content-Length: %d\r\nConnection: close\r\n\r\n"
-                          % (status, reasons.get(status, "Error"), ctype,
-                             len(body))).encode() + body)
-        except OSError:
-            pass
-        sock.close()
-
     def _control(self, sock, method, url, body):
         q = urllib.parse.parse_qs(url.query)
         if url.path == "/control/state" and method == "GET":
-            return self._reply(sock, 200, json.dumps(self.state()) + "\n",
-                               "application/json")
+            return http_reply(sock, 200, json.dumps(self.state()) + "\n",
+                              "application/json")
         if url.path == "/control/events" and method == "POST":
             try:
                 evs = parse_events(body.decode("utf-8"))
             except (UnicodeError, ValueError) as e:
-                return self._reply(sock, 400, "bad events: %s\n" % e)
+                return http_reply(sock, 400, "bad events: %s\n" % e)
             self.add_events(evs)
-            return self._reply(sock, 200, "%d\n" % len(evs))
+            return http_reply(sock, 200, "%d\n" % len(evs))
         if url.path == "/control/drop" and method == "POST":
-            return self._reply(sock, 200, "%d\n" % self.drop_connections())
+            return http_reply(sock, 200, "%d\n" % self.drop_connections())
         if url.path == "/control/notice" and method == "POST":
             self.broadcast(["NOTICE", q.get("msg", ["hello"])[0]])
-            return self._reply(sock, 200, "ok\n")
-        return self._reply(sock, 404, "unknown control request\n")
+            return http_reply(sock, 200, "ok\n")
+        return http_reply(sock, 404, "unknown control request\n")
 
     def _reader(self, conn):
         parts, opcode0 = [], None
@@ -540,33 +457,18 @@ class NostrRelay:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port-file", required=True,
-                    help="write the listening port here")
-    ap.add_argument("--port", type=int, default=0)
+    ap = arg_parser(__doc__)
     ap.add_argument("--events", help="events to serve, JSON lines")
     ap.add_argument("--ignore-filters", action="store_true",
                     help="send every event to every subscription")
     ap.add_argument("--max-limit", type=int, metavar="N",
                     help="at most N stored events per REQ")
-    ap.add_argument("--lifetime", type=float, default=300)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    a = ap.parse_args(argv)
+    a = parse_args(ap, argv)
     relay = NostrRelay(events=load_events(a.events) if a.events else (),
                        ignore_filters=a.ignore_filters, port=a.port,
                        max_limit=a.max_limit,
                        lifetime=a.lifetime, verbose=a.verbose)
-    port = relay.start()
-    write_atomic(a.port_file, ("%d\n" % port).encode())
-    parent = os.getppid()
-    try:
-        while not relay.wait(lambda r: r.stopping, 0.5):
-            if os.getppid() != parent:
-                break
-    except KeyboardInterrupt:
-        pass
-    relay.stop()
-    return 0
+    return serve_main(relay, a.port_file)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
 	tests/fakes/jetstream_server.py tests/fakes/chat_server.py \
 	tests/integration/sbnostr.py tests/fakes/nostr_relay.py \
-	tests/fakes/mastodon_server.py
+	tests/fakes/mastodon_server.py tests/fakes/loopback.py
 
 # The Nostr interop test runs a real relay and nostr-tools, installed by
 # `npm ci` from this lockfile into the build tree (tests/interop/
