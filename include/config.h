@@ -41,6 +41,9 @@ struct chat_conf {
 	int			 burst;		/* messages allowed at once */
 	int			 timeout_ms;	/* per HTTP request */
 	void			*settings;	/* ops->configure's, or NULL */
+	char			*channel_id;	/* the chat's channel id, whose
+						 * slash commands act for this
+						 * team; NULL: none */
 };
 
 struct team_conf {
@@ -103,6 +106,9 @@ void		 config_free(struct config *);
 
 const struct team_conf	*config_team(const struct config *, const char *);
 const struct source_conf *config_source(const struct config *, const char *);
+/* The team whose chat.channel_id is channel_id, or NULL. */
+const struct team_conf	*config_team_by_channel(const struct config *,
+			    const char *channel_id);
 
 void	cfg_errors_init(struct cfg_errors *);
 void	cfg_errors_free(struct cfg_errors *);

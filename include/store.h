@@ -120,4 +120,58 @@ int	store_outbox_fail(struct store *, int64_t id, const char *error);
 /* Rows in a state ("pending", "done", "failed"; NULL: all). */
 int	store_outbox_count(struct store *, const char *state, int64_t *n);
 
+/* A conversation as commands see it. */
+struct conversation {
+	int64_t		 id;
+	char		*platform;
+	char		*root;		/* root post id */
+	char		*team;		/* owning team */
+	char		*code;		/* short code, as stored (upper case) */
+	bool		 open;		/* status 'open', else 'resolved' */
+	int64_t		 created_ms;
+	int64_t		 updated_ms;
+	int64_t		 nposts;	/* posts recorded in it */
+	struct post	*first;		/* its oldest post, or NULL */
+};
+void	conversation_free(struct conversation *);	/* clears; NULL ok */
+
+/*
+ * The conversation with code (case-insensitive): the open one if any,
+ * else the most recently updated resolved one.  1 and *out filled
+ * (conversation_free it), 0 if none, -1 on error.
+ */
+int	store_conversation_by_code(struct store *, const char *code,
+	    struct conversation *out);
+/* Give conversation id to team: later posts in it are routed there.
+ * 0, or -1 on error or an unknown id. */
+int	store_conversation_set_team(struct store *, int64_t id,
+	    const char *team);
+/*
+ * Open or resolve conversation id.  0, 1 if reopening is refused
+ * because another open conversation uses the same code, -1 on error or
+ * an unknown id.
+ */
+int	store_conversation_set_status(struct store *, int64_t id, bool open);
+/*
+ * The open conversations owned by team, oldest first: *out is an array
+ * of *n (conversations_free it).  0 or -1.
+ */
+int	store_conversations_open(struct store *, const char *team,
+	    struct conversation **out, size_t *n);
+void	conversations_free(struct conversation *, size_t n);
+
+/* One recorded post of a conversation. */
+struct conversation_post {
+	struct post	*post;
+	bool		 deleted;	/* its author deleted it */
+};
+/*
+ * Up to max posts of conversation id, oldest first (in the order they
+ * were recorded): *out is an array of *n (conversation_posts_free it).
+ * Rows whose stored post cannot be read are skipped.  0 or -1.
+ */
+int	store_conversation_posts(struct store *, int64_t id, size_t max,
+	    struct conversation_post **out, size_t *n);
+void	conversation_posts_free(struct conversation_post *, size_t n);
+
 #endif

@@ -2,13 +2,13 @@
  * The daemon's core: the loop, the pipeline from a source's frame to
  * queued deliveries, signals, reload and an orderly stop.
  */
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "cmd.h"
 #include "http.h"
 #include "listener.h"
 #include "log.h"
@@ -281,18 +281,29 @@ app_listener_conf(void *arg)
 	return &app->config->listener;
 }
 
-/* Every verified command, until the command table exists. */
+/*
+ * A verified command runs against the live config and the store.  A
+ * change it makes joins the open burst, if any, and is committed before
+ * the answer goes back, so what the answer says is durable.
+ */
 static int
 app_command(void *arg, const struct slash_request *req, char **json)
 {
-	json_t	*o;
+	struct app	*app = arg;
+	struct cmd_ctx	 ctx;
 
-	(void)arg;
-	(void)req;
-	o = json_pack("{s:s, s:s}", "response_type", "ephemeral", "text",
-	    "switchboard: commands are not available yet");
-	*json = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
+	cmd_ctx_init(&ctx, app->store, app->config);
+	ctx.platform = req->platform;
+	ctx.command = req->command;
+	ctx.channel_id = req->channel_id;
+	ctx.user_id = req->user_id;
+	/* The text stays out of the log: it is the user's, newlines and
+	 * all. */
+	log_info("command from %s in %s: %s", req->user_id, req->channel_id,
+	    cmd_run(&ctx, req->text) == CMD_OK ? "done" : "refused");
+	app_commit(app);
+	*json = cmd_answer_json(ctx.out.data);
+	cmd_ctx_clear(&ctx);
 	return *json != NULL ? 200 : 500;
 }
 

@@ -78,7 +78,7 @@ static const char *const config_team_keys[] = {
 	"name", "chat", "rules", NULL
 };
 static const char *const config_chat_keys[] = {
-	"type", "webhook_url", "rate", "burst", "timeout", NULL
+	"type", "webhook_url", "rate", "burst", "timeout", "channel_id", NULL
 };
 static const char *const config_routing_keys[] = {
 	"fallback_team", "brand", "drop", NULL
@@ -547,6 +547,13 @@ config_chat(struct chat_conf *chat, const config_setting_t *team,
 	chat->burst = (int)burst;
 	cfg_int(g, "timeout", 0, 1, 300, 10, &timeout, errs);
 	chat->timeout_ms = (int)timeout * 1000;
+	if (cfg_string(g, "channel_id", 0, NULL, &chat->channel_id,
+	    errs) == 1 && chat->channel_id[0] == '\0') {
+		cfg_error(errs, config_setting_get_member(g, "channel_id"),
+		    "must not be empty");
+		free(chat->channel_id);
+		chat->channel_id = NULL;
+	}
 	before = errs->msgs.n;
 	if (ops->configure != NULL && ops->configure(chat, g, errs) == -1 &&
 	    errs->msgs.n == before)
@@ -626,6 +633,17 @@ config_team_read(struct team_conf *t, const config_setting_t *g,
 			cfg_error(errs, name_s, "duplicate team name \"%s\" "
 			    "(first at line %d)", t->name, c->teams[i].line);
 	config_chat(&t->chat, g, errs);
+	/* A command from a channel must name one team, not two. */
+	for (i = 0; t->chat.channel_id != NULL && i < idx; i++)
+		if (c->teams[i].chat.channel_id != NULL &&
+		    strcmp(c->teams[i].chat.channel_id,
+		    t->chat.channel_id) == 0)
+			cfg_error(errs, config_setting_get_member(
+			    config_setting_get_member(g, "chat"),
+			    "channel_id"), "channel \"%s\" already belongs "
+			    "to team \"%s\" (line %d)", t->chat.channel_id,
+			    c->teams[i].name ? c->teams[i].name : "?",
+			    c->teams[i].line);
 	config_rules(g, "rules", CONFIG_RULE_TEAM, t->name ? t->name : "?",
 	    &t->rules, &t->nrules, errs);
 }
@@ -876,6 +894,7 @@ config_chat_clear(struct chat_conf *chat)
 	}
 	free(chat->type);
 	free(chat->webhook_url);
+	free(chat->channel_id);
 }
 
 void
@@ -925,6 +944,20 @@ config_team(const struct config *c, const char *name)
 	for (i = 0; i < c->nteams; i++)
 		if (c->teams[i].name != NULL &&
 		    strcmp(c->teams[i].name, name) == 0)
+			return &c->teams[i];
+	return NULL;
+}
+
+const struct team_conf *
+config_team_by_channel(const struct config *c, const char *channel_id)
+{
+	size_t	i;
+
+	if (channel_id == NULL || channel_id[0] == '\0')
+		return NULL;
+	for (i = 0; i < c->nteams; i++)
+		if (c->teams[i].chat.channel_id != NULL &&
+		    strcmp(c->teams[i].chat.channel_id, channel_id) == 0)
 			return &c->teams[i];
 	return NULL;
 }

@@ -129,8 +129,22 @@ enum store_stmt_id {
 	STORE_POST_UPDATE,
 	STORE_POST_DELETE_ONCE,
 	STORE_CHANGE_INSERT,
+	STORE_CONV_BY_CODE,
+	STORE_CONV_OPEN_TEAM,
+	STORE_CONV_EXISTS,
+	STORE_CONV_SET_TEAM,
+	STORE_CONV_SET_STATUS,
+	STORE_CONV_POSTS,
 	STORE_NSTMT
 };
+
+/* A conversation row, its post count and its oldest post. */
+#define STORE_CONV_COLUMNS						\
+	"c.id, c.platform, c.root, c.team, c.code, c.status,"		\
+	" c.created_ms, c.updated_ms,"					\
+	" (SELECT count(*) FROM posts p WHERE p.conversation = c.id),"	\
+	" (SELECT p.json FROM posts p WHERE p.conversation = c.id"	\
+	"  ORDER BY p.rowid LIMIT 1)"
 
 /* Each statement with the name its errors are logged under. */
 static const struct {
@@ -225,6 +239,32 @@ static const struct {
 	    " 'pending', 0, ?3, ?3, ?4 FROM posts p"
 	    " JOIN conversations c ON c.id = p.conversation"
 	    " WHERE p.platform = ?1 AND p.id = ?2" },
+	/* Columns as store_conversation_row reads them.  A resolved code
+	 * may be reused: the open holder wins, then the latest resolved. */
+	[STORE_CONV_BY_CODE] = { "conv by code",
+	    "SELECT " STORE_CONV_COLUMNS " FROM conversations c"
+	    " WHERE c.code = ?1"
+	    " ORDER BY c.status = 'open' DESC, c.updated_ms DESC, c.id DESC"
+	    " LIMIT 1" },
+	[STORE_CONV_OPEN_TEAM] = { "conv open by team",
+	    "SELECT " STORE_CONV_COLUMNS " FROM conversations c"
+	    " WHERE c.team = ?1 AND c.status = 'open'"
+	    " ORDER BY c.created_ms, c.id" },
+	[STORE_CONV_EXISTS] = { "conv exists",
+	    "SELECT 1 FROM conversations WHERE id = ?1" },
+	[STORE_CONV_SET_TEAM] = { "conv set team",
+	    "UPDATE conversations SET team = ?2, updated_ms = ?3"
+	    " WHERE id = ?1" },
+	/* Reopening must not break the unique open code: checked here so
+	 * the caller gets an answer, not a constraint error. */
+	[STORE_CONV_SET_STATUS] = { "conv set status",
+	    "UPDATE conversations SET status = ?2, updated_ms = ?3"
+	    " WHERE id = ?1 AND (?2 != 'open' OR NOT EXISTS"
+	    " (SELECT 1 FROM conversations o WHERE o.code = conversations.code"
+	    "  AND o.status = 'open' AND o.id != conversations.id))" },
+	[STORE_CONV_POSTS] = { "conv posts",
+	    "SELECT json, deleted FROM posts WHERE conversation = ?1"
+	    " ORDER BY rowid LIMIT ?2" },
 };
 
 struct store {
@@ -1162,5 +1202,215 @@ store_outbox_count(struct store *s, const char *state, int64_t *n)
 		return -1;
 	*n = sqlite3_column_int64(s->stmt[STORE_OUTBOX_COUNT], 0);
 	sqlite3_reset(s->stmt[STORE_OUTBOX_COUNT]);
+	return 0;
+}
+
+void
+conversation_free(struct conversation *c)
+{
+	if (c == NULL)
+		return;
+	free(c->platform);
+	free(c->root);
+	free(c->team);
+	free(c->code);
+	post_free(c->first);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+conversations_free(struct conversation *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		conversation_free(&v[i]);
+	free(v);
+}
+
+/* A post stored as JSON text, or NULL (logged) if it cannot be read. */
+static struct post *
+store_post_parse(const char *text, const char *what)
+{
+	json_error_t	 err;
+	json_t		*j;
+	struct post	*p;
+
+	if (text == NULL)
+		return NULL;
+	j = json_loads(text, 0, &err);
+	if (j == NULL) {
+		log_err("store: %s: stored post: %s", what, err.text);
+		return NULL;
+	}
+	p = post_from_json(j);
+	if (p == NULL)
+		log_err("store: %s: stored post is malformed", what);
+	json_decref(j);
+	return p;
+}
+
+/* The current row of a STORE_CONV_COLUMNS statement into out. */
+static void
+store_conversation_row(sqlite3_stmt *st, struct conversation *out)
+{
+	const char	*status = (const char *)sqlite3_column_text(st, 5);
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->platform = store_column_text(st, 1);
+	out->root = store_column_text(st, 2);
+	out->team = store_column_text(st, 3);
+	out->code = store_column_text(st, 4);
+	out->open = status != NULL && strcmp(status, "open") == 0;
+	out->created_ms = sqlite3_column_int64(st, 6);
+	out->updated_ms = sqlite3_column_int64(st, 7);
+	out->nposts = sqlite3_column_int64(st, 8);
+	out->first = store_post_parse((const char *)sqlite3_column_text(st,
+	    9), "conversation");
+}
+
+int
+store_conversation_by_code(struct store *s, const char *code,
+    struct conversation *out)
+{
+	int	rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_query(s, STORE_CONV_BY_CODE, "t", code);
+	if (rc != 1)
+		return rc;
+	store_conversation_row(s->stmt[STORE_CONV_BY_CODE], out);
+	sqlite3_reset(s->stmt[STORE_CONV_BY_CODE]);
+	return 1;
+}
+
+/* After an update of one conversation by id: 0, or -1 if unknown. */
+static int
+store_conversation_changed(struct store *s, int64_t id)
+{
+	if (sqlite3_changes(s->db) == 1)
+		return 0;
+	log_err("store: conversation %lld not found", (long long)id);
+	return -1;
+}
+
+int
+store_conversation_set_team(struct store *s, int64_t id, const char *team)
+{
+	if (team == NULL ||
+	    store_exec(s, STORE_CONV_SET_TEAM, "ltl", id, team,
+	    now_wall_ms()) != 0)
+		return -1;
+	return store_conversation_changed(s, id);
+}
+
+int
+store_conversation_set_status(struct store *s, int64_t id, bool open)
+{
+	int	rc;
+
+	if (store_exec(s, STORE_CONV_SET_STATUS, "ltl", id,
+	    open ? "open" : "resolved", now_wall_ms()) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 1)
+		return 0;
+	/* Nothing changed: an unknown id, or the code is taken. */
+	rc = store_query(s, STORE_CONV_EXISTS, "l", id);
+	if (rc == 1) {
+		sqlite3_reset(s->stmt[STORE_CONV_EXISTS]);
+		return 1;
+	}
+	if (rc == 0)
+		log_err("store: conversation %lld not found", (long long)id);
+	return -1;
+}
+
+int
+store_conversations_open(struct store *s, const char *team,
+    struct conversation **out, size_t *n)
+{
+	sqlite3_stmt		*st = s->stmt[STORE_CONV_OPEN_TEAM];
+	struct conversation	*v = NULL;
+	size_t			 len = 0, cap = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = store_query(s, STORE_CONV_OPEN_TEAM, "t", team);
+	while (rc == 1) {
+		if (len == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		store_conversation_row(st, &v[len++]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			rc = 1;
+		else if (rc == SQLITE_DONE)
+			rc = 0;
+		else
+			rc = store_error(s,
+			    store_sql[STORE_CONV_OPEN_TEAM].name);
+	}
+	sqlite3_reset(st);
+	if (rc < 0) {
+		conversations_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void
+conversation_posts_free(struct conversation_post *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		post_free(v[i].post);
+	free(v);
+}
+
+int
+store_conversation_posts(struct store *s, int64_t id, size_t max,
+    struct conversation_post **out, size_t *n)
+{
+	sqlite3_stmt		*st = s->stmt[STORE_CONV_POSTS];
+	struct conversation_post *v;
+	struct post		*p;
+	size_t			 len = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	v = xcalloc(max, sizeof(*v));
+	rc = store_query(s, STORE_CONV_POSTS, "ll", id, (int64_t)max);
+	while (rc == 1) {
+		p = store_post_parse((const char *)sqlite3_column_text(st, 0),
+		    "conversation post");
+		if (p != NULL && len < max) {
+			v[len].post = p;
+			v[len++].deleted = sqlite3_column_int(st, 1) != 0;
+		} else
+			post_free(p);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			rc = 1;
+		else if (rc == SQLITE_DONE)
+			rc = 0;
+		else
+			rc = store_error(s, store_sql[STORE_CONV_POSTS].name);
+	}
+	sqlite3_reset(st);
+	if (rc < 0) {
+		conversation_posts_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
 	return 0;
 }

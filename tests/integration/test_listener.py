@@ -3,13 +3,15 @@
 /healthz, Slack commands signed as Slack signs them (and forged, stale,
 future and replayed ones refused), Mattermost tokens, the HTTP errors
 (404, 405, 411, 413, 415), a body that never completes not blocking
-anyone else, and secrets that change on reload."""
+anyone else, secrets that change on reload, and a command that moves a
+conversation to another team's chat."""
 
 import hashlib
 import hmac
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -18,13 +20,25 @@ import urllib.parse
 
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sbtest import Daemon, Tap, cstr, need_binary, wait_until  # noqa: E402
+from sbtest import (ChatServer, Daemon, JetstreamServer, Tap,  # noqa: E402
+                    cstr, make_post, message_urls, need_binary, post_uri,
+                    wait_until, web_url)
 
 SLACK_SECRET = "s1gn1ngS3cretF0rTests"
 SLACK_SECRET2 = "r0tatedS1gn1ngS3cret"
 MM_TOKEN = "mmT0kenF0rTests42"
-EPHEMERAL = {"response_type": "ephemeral",
-             "text": "switchboard: commands are not available yet"}
+COMMANDS = ("commands: show, assign, resolve, reopen, queue, help; "
+            "/switchboard help COMMAND for its usage")
+
+
+def unknown(word):
+    """The ephemeral answer to a command name that does not exist."""
+    return {"response_type": "ephemeral",
+            "text": 'unknown command "%s"\n%s' % (word, COMMANDS)}
+
+
+# The default form's text, "status please", names no command.
+EPHEMERAL = unknown("status")
 MAX_BODY = 2048
 
 
@@ -272,8 +286,106 @@ def check_reload(tap, port, daemon, state):
            "(on the old port, still open)")
     st, _, data = request(port, "POST", "/slack/commands", body,
                           slack_headers(body, secret=SLACK_SECRET2))
-    tap.eq((st, json_of(data)), (200, EPHEMERAL),
+    tap.eq((st, json_of(data)), (200, unknown("after")),
            "after reload the new signing secret is accepted")
+
+
+CARE_DID = "did:plc:assigncustomer000000000"
+
+
+def assign_config(state, port, js_port, chat_port):
+    hook = "http://127.0.0.1:%d/hooks/" % chat_port
+    return """
+general = { state_directory = %s; log_level = "debug"; };
+sources = ( { name = "bluesky"; type = "jetstream";
+  url = "ws://127.0.0.1:%d/subscribe"; reconnect_min = 50;
+  reconnect_max = 500; } );
+teams = (
+  { name = "care"; chat = { type = "slack"; webhook_url = %s;
+      channel_id = "C0CARE"; };
+    rules = ( { name = "refunds"; keywords = [ "refund" ]; } ); },
+  { name = "sales"; chat = { type = "slack"; webhook_url = %s;
+      channel_id = "C0SALES"; };
+    rules = ( { name = "prices"; keywords = [ "price" ]; } ); }
+);
+listener = { address = "127.0.0.1"; port = %d;
+  slack_signing_secret = %s; };
+""" % (cstr(state), js_port, cstr(hook + "care"), cstr(hook + "sales"),
+       port, cstr(SLACK_SECRET))
+
+
+def slack_command(port, text, channel="C0CARE"):
+    body = form(text=text, channel_id=channel)
+    st, _, data = request(port, "POST", "/slack/commands", body,
+                          slack_headers(body))
+    return st, json_of(data)
+
+
+def check_assign(tap, wd):
+    """/switchboard assign CODE sales, signed as Slack signs it: the
+    conversation's next reply goes to sales' webhook, not care's."""
+    root = make_post(CARE_DID, "3assignroot0", "where is my refund",
+                     int(time.time() * 1e6))
+    js, chat = JetstreamServer(events=[root]), ChatServer()
+    daemon = Daemon(wd)
+    port = free_port()
+    js.start()
+    chat.start()
+    try:
+        daemon.write_config(assign_config(daemon.state, port, js.port,
+                                          chat.port))
+        daemon.start()
+        root_url = web_url(CARE_DID, "3assignroot0")
+
+        def on(path, url):
+            return [r for r in chat.snapshot()[0]
+                    if r["path"] == path and url in message_urls(r["body"])]
+        got = chat.wait(lambda c: on("/hooks/care", root_url),
+                        tap.timeout(15))
+        if not tap.ok(got, "the root post goes to care", daemon.tail()):
+            return
+        m = re.search(r"conversation `([0-9A-Z]+)`",
+                      json.dumps(got[0]["body"], ensure_ascii=False))
+        if not tap.ok(m, "its message names the conversation code",
+                      got[0]["body"]):
+            return
+        code = m.group(1)
+        st, answer = slack_command(port, "assign %s sales" % code.lower())
+        tap.eq((st, answer), (200, {
+            "response_type": "ephemeral",
+            "text": "%s: care → sales; its next posts go to sales" % code}),
+            "a signed /switchboard assign moves the conversation")
+        st, answer = slack_command(port, "queue", channel="C0SALES")
+        tap.ok(st == 200 and answer and answer["text"].startswith(
+            "sales: 1 open conversation") and code in answer["text"],
+            "it is in sales' queue now", answer)
+        reply = make_post(CARE_DID, "3assignreply", "still no refund",
+                          root["time_us"] + 1000)
+        ref = {"uri": post_uri(CARE_DID, "3assignroot0"),
+               "cid": root["commit"]["cid"]}
+        reply["commit"]["record"]["reply"] = {"root": ref, "parent": ref}
+        js.add_events([reply])
+        reply_url = web_url(CARE_DID, "3assignreply")
+        got = chat.wait(lambda c: on("/hooks/sales", reply_url),
+                        tap.timeout(15))
+        tap.ok(got, "the next reply goes to sales' webhook", daemon.tail())
+        tap.eq(on("/hooks/care", reply_url), [],
+               "and not to care's, whose rule it matches")
+        st, answer = slack_command(port, "assign %s ops" % code)
+        tap.eq((st, answer and answer["text"]),
+               (200, 'no team named "ops" (teams: care, sales)'),
+               "assigning to a team that is not configured is refused")
+        rc, _ = daemon.stop()
+        tap.eq(rc, 0, "that daemon stops cleanly too")
+        log = daemon.log()
+        tap.ok("ERROR: AddressSanitizer" not in log and
+               "runtime error" not in log, "no sanitizer report there",
+               daemon.tail())
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.kill()
+        js.stop()
+        chat.stop()
 
 
 def main():
@@ -312,6 +424,7 @@ def main():
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.kill()
+    tap.run("assign", check_assign, tap, tap.subdir("assign"))
     tap.finish()
 
 

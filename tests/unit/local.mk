@@ -1,6 +1,7 @@
 # Unit tests: one cmocka program per module, linked against libcore.a.
 if HAVE_CMOCKA
 UNIT_TESTS = \
+	tests/unit/test_cmd \
 	tests/unit/test_config \
 	tests/unit/test_jetstream \
 	tests/unit/test_json_scan \
@@ -16,6 +17,9 @@ check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 endif
 
+tests_unit_test_cmd_SOURCES = tests/unit/test_cmd.c tests/unit/harness.h
+tests_unit_test_cmd_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cmd_LDADD = $(TEST_LDADD)
 tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/harness.h
 tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_config_LDADD = $(TEST_LDADD)

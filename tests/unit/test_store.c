@@ -1071,6 +1071,208 @@ test_migrate_from_v1(void **state)
 	delivery_free(&d);
 }
 
+/* Record a post with its own text; 1 if recorded. */
+static int
+record_text(struct store *s, const char *id, const char *root,
+    const char *team, const char *text)
+{
+	struct post	*p = mkpost(id, root, text);
+	const char	*dest[1] = { team };
+	int		 rc;
+
+	rc = store_record(s, p, team, "team/rule", dest, 1);
+	post_free(p);
+	return rc;
+}
+
+static void
+test_conversation_by_code(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c;
+	char			*code, *lower;
+	size_t			 i;
+
+	assert_int_equal(record_text(f->s, "r1", NULL, "support", "first"),
+	    1);
+	assert_int_equal(record_text(f->s, "r2", "r1", "support", "second"),
+	    1);
+	assert_int_equal(record_text(f->s, "o1", NULL, "sales", "other"), 1);
+	code = head_code(f->s, "support");
+	lower = xstrdup(code);
+	for (i = 0; lower[i] != '\0'; i++)
+		lower[i] = (char)tolower((unsigned char)lower[i]);
+	assert_string_not_equal(lower, code);
+	assert_int_equal(store_conversation_by_code(f->s, lower, &c), 1);
+	assert_string_equal(c.code, code);
+	assert_string_equal(c.team, "support");
+	assert_string_equal(c.platform, "bluesky");
+	assert_string_equal(c.root, "at://did:plc:alice/app.bsky.feed.post/r1");
+	assert_true(c.open);
+	assert_int_equal(c.nposts, 2);
+	assert_non_null(c.first);
+	assert_string_equal(c.first->text, "first");
+	assert_true(c.id > 0);
+	conversation_free(&c);
+	conversation_free(NULL);
+	assert_int_equal(store_conversation_by_code(f->s, "ZZZZZZZ", &c), 0);
+	assert_null(c.code);
+	free(lower);
+	free(code);
+}
+
+static void
+test_conversation_set_team(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c;
+	char			*code, *owner = NULL;
+
+	assert_int_equal(record_text(f->s, "r1", NULL, "support", "help"), 1);
+	code = head_code(f->s, "support");
+	assert_int_equal(store_conversation_by_code(f->s, code, &c), 1);
+	assert_int_equal(store_conversation_set_team(f->s, c.id, "sales"), 0);
+	assert_int_equal(store_conversation_owner(f->s, "bluesky",
+	    "at://did:plc:alice/app.bsky.feed.post/r1", &owner), 1);
+	assert_string_equal(owner, "sales");
+	free(owner);
+	assert_int_equal(store_conversation_set_team(f->s, c.id + 100,
+	    "sales"), -1);
+	conversation_free(&c);
+	assert_int_equal(store_conversation_by_code(f->s, code, &c), 1);
+	assert_string_equal(c.team, "sales");
+	conversation_free(&c);
+	free(code);
+}
+
+static void
+test_conversation_status(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 a, b;
+	char			*code, *sql;
+	sqlite3			*raw;
+
+	assert_int_equal(record_text(f->s, "r1", NULL, "support", "a"), 1);
+	code = head_code(f->s, "support");
+	assert_int_equal(store_conversation_by_code(f->s, code, &a), 1);
+	assert_int_equal(store_conversation_set_status(f->s, a.id, false), 0);
+	conversation_free(&a);
+	assert_int_equal(store_conversation_by_code(f->s, code, &a), 1);
+	assert_false(a.open);
+	assert_int_equal(store_conversation_set_status(f->s, a.id, true), 0);
+	conversation_free(&a);
+	assert_int_equal(store_conversation_by_code(f->s, code, &a), 1);
+	assert_true(a.open);
+	assert_int_equal(store_conversation_set_status(f->s, a.id + 100,
+	    false), -1);
+
+	/* Resolved, its code is reused by another open conversation:
+	 * the code now names that one, and reopening the first is
+	 * refused. */
+	assert_int_equal(store_conversation_set_status(f->s, a.id, false), 0);
+	assert_int_equal(record_text(f->s, "r2", NULL, "sales", "b"), 1);
+	raw = raw_open(f->db);
+	sql = sqlite3_mprintf("UPDATE conversations SET code = lower(%Q)"
+	    " WHERE id != %lld", code, (long long)a.id);
+	raw_exec(raw, sql);
+	sqlite3_free(sql);
+	sqlite3_close(raw);
+	assert_int_equal(store_conversation_by_code(f->s, code, &b), 1);
+	assert_true(b.open);
+	assert_true(b.id != a.id);
+	assert_string_equal(b.team, "sales");
+	assert_int_equal(store_conversation_set_status(f->s, a.id, true), 1);
+	conversation_free(&b);
+	conversation_free(&a);
+	free(code);
+}
+
+static void
+test_conversations_open_order(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	*v, c;
+	size_t			 n;
+	char			*code;
+	sqlite3			*raw;
+
+	assert_int_equal(record_text(f->s, "a", NULL, "support", "A"), 1);
+	assert_int_equal(record_text(f->s, "b", NULL, "support", "B"), 1);
+	assert_int_equal(record_text(f->s, "c", NULL, "support", "C"), 1);
+	assert_int_equal(record_text(f->s, "d", NULL, "sales", "D"), 1);
+	assert_int_equal(record_text(f->s, "c2", "c", "support", "C2"), 1);
+	/* Creation times against insertion order: b oldest, then c, a. */
+	raw = raw_open(f->db);
+	raw_exec(raw, "UPDATE conversations SET created_ms = CASE root"
+	    " WHEN 'at://did:plc:alice/app.bsky.feed.post/a' THEN 300"
+	    " WHEN 'at://did:plc:alice/app.bsky.feed.post/b' THEN 100"
+	    " ELSE 200 END");
+	sqlite3_close(raw);
+	assert_int_equal(store_conversations_open(f->s, "support", &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].first->text, "B");
+	assert_string_equal(v[1].first->text, "C");
+	assert_int_equal(v[1].nposts, 2);
+	assert_string_equal(v[2].first->text, "A");
+	code = xstrdup(v[1].code);
+	conversations_free(v, n);
+
+	/* Resolved ones leave the queue. */
+	assert_int_equal(store_conversation_by_code(f->s, code, &c), 1);
+	assert_int_equal(store_conversation_set_status(f->s, c.id, false), 0);
+	conversation_free(&c);
+	assert_int_equal(store_conversations_open(f->s, "support", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].first->text, "B");
+	assert_string_equal(v[1].first->text, "A");
+	conversations_free(v, n);
+	assert_int_equal(store_conversations_open(f->s, "nobody", &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	free(code);
+}
+
+static void
+test_conversation_posts(void **state)
+{
+	struct fixture			*f = *state;
+	struct conversation_post	*v;
+	struct conversation		 c;
+	size_t				 n, i;
+	char				 id[32], text[32], *code, *uri;
+
+	assert_int_equal(record_text(f->s, "p0", NULL, "support", "t0"), 1);
+	for (i = 1; i < 12; i++) {
+		snprintf(id, sizeof(id), "p%zu", i);
+		snprintf(text, sizeof(text), "t%zu", i);
+		assert_int_equal(record_text(f->s, id, "p0", "support", text),
+		    1);
+	}
+	uri = xstrdup("at://did:plc:alice/app.bsky.feed.post/p3");
+	assert_int_equal(store_post_deleted(f->s, "bluesky", uri), 0);
+	free(uri);
+	code = head_code(f->s, "support");
+	assert_int_equal(store_conversation_by_code(f->s, code, &c), 1);
+	assert_int_equal(c.nposts, 12);
+	assert_int_equal(store_conversation_posts(f->s, c.id, 10, &v, &n), 0);
+	assert_int_equal(n, 10);
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "t%zu", i);
+		assert_string_equal(v[i].post->text, text);
+		assert_int_equal(v[i].deleted, i == 3);
+	}
+	conversation_posts_free(v, n);
+	assert_int_equal(store_conversation_posts(f->s, c.id, 0, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_conversation_posts(f->s, c.id + 100, 5, &v,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	conversation_posts_free(v, n);
+	conversation_free(&c);
+	free(code);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1107,6 +1309,11 @@ main(void)
 		T(test_record_change),
 		T(test_post_root),
 		T(test_migrate_from_v1),
+		T(test_conversation_by_code),
+		T(test_conversation_set_team),
+		T(test_conversation_status),
+		T(test_conversations_open_order),
+		T(test_conversation_posts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
