@@ -50,4 +50,25 @@ test_slurp(const char *rel, size_t *lenp)
 	return data;
 }
 
+/* Line lineno (1-based) of the file at $SB_SRCDIR/rel; fails the test if
+ * there is no such line.  Caller frees. */
+static inline char *
+test_line(const char *rel, int lineno)
+{
+	char	*all = test_slurp(rel, NULL), *p = all, *end, *line;
+	int	 i;
+
+	for (i = 1; i < lineno && p != NULL; i++) {
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	if (p == NULL || *p == '\0')
+		fail_msg("%s has no line %d", rel, lineno);
+	end = strchr(p, '\n');
+	line = xstrndup(p, end != NULL ? (size_t)(end - p) : strlen(p));
+	free(all);
+	return line;
+}
+
 #endif

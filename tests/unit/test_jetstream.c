@@ -9,31 +9,11 @@ struct counts {
 	int	post, del, identity, other;
 };
 
-/* Line lineno (1-based) of a data file; caller frees. */
-static char *
-data_line(const char *rel, int lineno)
-{
-	char		*all = test_slurp(rel, NULL), *p = all, *end, *line;
-	int		 i;
-
-	for (i = 1; i < lineno && p != NULL; i++) {
-		p = strchr(p, '\n');
-		if (p != NULL)
-			p++;
-	}
-	if (p == NULL || *p == '\0')
-		fail_msg("%s has no line %d", rel, lineno);
-	end = strchr(p, '\n');
-	line = xstrndup(p, end != NULL ? (size_t)(end - p) : strlen(p));
-	free(all);
-	return line;
-}
-
 /* Parse a whole line of a data file that must be well-formed. */
 static void
 parse_line(const char *rel, int lineno, struct jetstream_event *ev)
 {
-	char	*line = data_line(rel, lineno), *cause = NULL;
+	char	*line = test_line(rel, lineno), *cause = NULL;
 
 	if (jetstream_parse(line, strlen(line), ev, &cause) != 0)
 		fail_msg("%s:%d: %s", rel, lineno, cause);
@@ -355,7 +335,7 @@ static void
 mutate_fails(const char *path, const char *key, json_t *value,
     const char *want)
 {
-	char	*line = data_line(CORPUS, 46), *frame;
+	char	*line = test_line(CORPUS, 46), *frame;
 	json_t	*root = json_loads(line, 0, NULL), *obj = root;
 	char	*dup = xstrdup(path), *part, *save = NULL;
 	size_t	 idx;
@@ -385,7 +365,7 @@ mutate_fails(const char *path, const char *key, json_t *value,
 static void
 test_malformed(void **state)
 {
-	char		*line = data_line(CORPUS, 46);
+	char		*line = test_line(CORPUS, 46);
 	const char	*frame;
 	size_t		 len = strlen(line), cut;
 
@@ -474,7 +454,7 @@ test_byte_corruption(void **state)
 {
 	static const char	 subst[] = { '"', '{', ']', '0', '\\', '\x80',
 	    ' ', 'x' };
-	char			*line = data_line(CORPUS, 148), *cause, saved;
+	char			*line = test_line(CORPUS, 148), *cause, saved;
 	struct jetstream_event	 ev;
 	size_t			 len = strlen(line), i, j;
 	int			 rv;

@@ -20,26 +20,6 @@
 #define SSE_DIRECT	"tests/data/mastodon-sse-direct.txt"
 #define STATUSES	"tests/data/mastodon-statuses.jsonl"
 
-/* Line lineno (1-based) of a data file; caller frees. */
-static char *
-data_line(const char *rel, int lineno)
-{
-	char	*all = test_slurp(rel, NULL), *p = all, *end, *line;
-	int	 i;
-
-	for (i = 1; i < lineno && p != NULL; i++) {
-		p = strchr(p, '\n');
-		if (p != NULL)
-			p++;
-	}
-	if (p == NULL || *p == '\0')
-		fail_msg("%s has no line %d", rel, lineno);
-	end = strchr(p, '\n');
-	line = xstrndup(p, end != NULL ? (size_t)(end - p) : strlen(p));
-	free(all);
-	return line;
-}
-
 /* A streaming message as the server sends it; NULL members are left out. */
 static char *
 envelope(const char *stream, const char *event, const char *payload)
@@ -84,7 +64,7 @@ static void
 parse_update_line(const char *rel, int lineno, const char *host,
     struct mastodon_event *ev)
 {
-	char	*line = data_line(rel, lineno), *msg;
+	char	*line = test_line(rel, lineno), *msg;
 
 	msg = envelope("public", "update", line);
 	parse_ok(msg, host, ev);
@@ -332,7 +312,7 @@ test_truncated_line(void **state)
 	assert_int_equal(bad_line, 10);
 
 	/* The fragment as a whole message, not only as a payload. */
-	line = data_line(TRUNCATED, 10);
+	line = test_line(TRUNCATED, 10);
 	cause = NULL;
 	assert_int_equal(parse(line, "fosstodon.org", &ev, &cause), -1);
 	assert_non_null(cause);
@@ -547,7 +527,7 @@ static void
 test_envelopes(void **state)
 {
 	struct mastodon_event	 ev;
-	char			*line = data_line(PUBLIC, 3), *msg, *boost;
+	char			*line = test_line(PUBLIC, 3), *msg, *boost;
 
 	(void)state;
 	/* The delete payload is the id itself, not JSON. */
@@ -757,7 +737,7 @@ test_corruption(void **state)
 static void
 test_status_post(void **state)
 {
-	char		*line = data_line(STATUSES, 1), *boost, *cause = NULL;
+	char		*line = test_line(STATUSES, 1), *boost, *cause = NULL;
 	json_t		*st = json_loads(line, 0, NULL), *b;
 	struct post	*p;
 
@@ -794,7 +774,7 @@ test_status_post(void **state)
 	free(boost);
 	free(line);
 
-	line = data_line(STATUSES, 2);
+	line = test_line(STATUSES, 2);
 	st = json_loads(line, 0, NULL);
 	p = mastodon_status_post(st, "mastodon.social", &cause);
 	assert_non_null(p);
@@ -948,7 +928,7 @@ test_page_mixed(void **state)
 	free(page);
 	sse_free(se, 6);
 
-	line = data_line(PUBLIC, 5);
+	line = test_line(PUBLIC, 5);
 	boost = boost_of(line, "109381959589694227");
 	items[0] = boost;
 	items[1] = line;
@@ -1156,7 +1136,7 @@ test_html_garbage(void **state)
 	}
 	buf_free(&in);
 
-	line = data_line(PAGE, 1);
+	line = test_line(PAGE, 1);
 	st = json_loads(line, 0, NULL);
 	html = xstrdup(json_string_value(json_object_get(json_array_get(st, 3),
 	    "content")));
