@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "router.h"
+#include "slash.h"
 #include "source.h"
 #include "store.h"
 
@@ -19,6 +20,8 @@ struct lws_context;
 struct http;
 struct outbox;
 struct listener;
+struct publisher;
+struct socket_mode;
 
 /* Counters, logged at exit; the metrics endpoint will export them. */
 struct app_stats {
@@ -54,6 +57,8 @@ struct app {
 	struct http		*http;
 	struct outbox		*outbox;
 	struct listener		*listener;	/* slash commands, or NULL */
+	struct publisher	*publisher;	/* replies to the networks */
+	struct socket_mode	*socket_mode;	/* Slack Socket Mode, or NULL */
 	struct source		**sources;
 	size_t			 nsources;
 	struct app_stats	 stats;
@@ -79,6 +84,18 @@ void		 app_free(struct app *);
 
 /* Re-read the config; keep the running one if the new one is bad. */
 int		 app_reload(struct app *);
+/*
+ * Commit the open burst now, if any (a command's or a publish result's
+ * change must be durable before it is reported).  0, or -1 if the
+ * commit failed (the burst was undone and the sources restart).
+ */
+int		 app_commit(struct app *);
+/*
+ * Run one verified chat command and return the answer's JSON body
+ * (caller frees; NULL if it could not be built).  Shared by the HTTP
+ * listener and Socket Mode.
+ */
+char		*app_run_command(struct app *, const struct slash_request *);
 /* Begin an orderly stop. */
 void		 app_stop(struct app *, int exit_code);
 

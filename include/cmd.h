@@ -10,6 +10,7 @@
 #define SB_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "slash.h"
@@ -35,7 +36,15 @@ struct cmd_ctx {
 	const char		*command;	/* as typed; NULL: "/sb" */
 	const char		*channel_id;	/* where typed; may be "" */
 	const char		*user_id;
+	const char		*user_name;	/* may be "" */
+	int64_t			 now_ms;	/* wall clock, for ages */
 	struct buf		 out;		/* the answer so far */
+	bool			 in_channel;	/* the answer is for everyone
+						 * in the channel, not only
+						 * the caller */
+	bool			 queued;	/* a reply was queued or
+						 * approved: kick the
+						 * publisher */
 	const struct cmd_entry	*entry;		/* the one running */
 };
 
@@ -93,8 +102,9 @@ enum cmd_retval	 cmd_error(struct cmd_ctx *, const char *fmt, ...)
 /* s made safe to show on ctx's platform.  Caller frees. */
 char		*cmd_escape(const struct cmd_ctx *, const char *s);
 
-/* The JSON body of an ephemeral answer: {"response_type":"ephemeral",
- * "text":...}; Slack and Mattermost both accept it.  Caller frees. */
-char		*cmd_answer_json(const char *text);
+/* The JSON body of an answer: {"response_type":"ephemeral" (or
+ * "in_channel"), "text":...}; Slack and Mattermost both accept it.
+ * Caller frees. */
+char		*cmd_answer_json(const char *text, bool in_channel);
 
 #endif

@@ -46,9 +46,56 @@ struct chat_conf {
 						 * team; NULL: none */
 };
 
+/*
+ * A social account replies are published as (README "Replies").  One
+ * account may serve several teams; a team has at most one per network.
+ */
+struct account_conf {
+	char		*name;
+	char		*type;		/* the network: "mastodon", "bluesky",
+					 * "nostr" (a post's platform) */
+	char		*base_url;	/* Mastodon instance, Bluesky PDS;
+					 * NULL for Nostr.  No trailing '/' */
+	char		*access_token;	/* secret: Mastodon */
+	char		*identifier;	/* Bluesky handle or DID */
+	char		*app_password;	/* secret: Bluesky */
+	char		*secret_key;	/* secret: Nostr, 64 lower-case hex
+					 * (an nsec in the file is decoded) */
+	struct strv	 relays;	/* Nostr: ws:// or wss:// URLs */
+	size_t		 max_length;	/* as the network counts (policy.h):
+					 * Mastodon 500, Bluesky 300,
+					 * Nostr 2000 by default */
+	int		 timeout_ms;	/* per request or relay answer */
+	int		 line;
+};
+
+/*
+ * Who in a team's chat may do what, and what a reply may say.  User
+ * lists hold chat user ids ("U024BE7LH") or names ("alice", '@'
+ * optional, case-insensitive); "*" is everyone in the team's channel.
+ */
+struct reply_conf {
+	struct strv	 accounts;	/* account names, one per network */
+	struct strv	 publishers;	/* may publish a reply */
+	struct strv	 drafters;	/* may only draft one */
+	struct strv	 spokespeople;	/* publish, approve, override the
+					 * private policy, hand the baton */
+	struct strv	 managers;	/* assign, mute for the team */
+	/* The code of conduct, checked before anything is published. */
+	struct strv	 blocked_words;	/* words or phrases, case-insensitive */
+	bool		 links_restricted; /* allowed_domains was given */
+	struct strv	 allowed_domains; /* and subdomains; lower-case */
+	char		*sign_off;	/* a reply must end with it; or NULL */
+	/* Conversations first routed by one of these rules are answered
+	 * with the invitation instead of the text. */
+	struct strv	 private_rules;
+	char		*private_invitation;	/* NULL iff private_rules empty */
+};
+
 struct team_conf {
 	char			*name;
 	struct chat_conf	 chat;
+	struct reply_conf	 reply;
 	struct rule_conf	*rules;
 	size_t			 nrules;
 	int			 line;
@@ -84,6 +131,22 @@ struct listener_conf {
 	char		*mattermost_token;	/* secret; NULL: no Mattermost */
 };
 
+/* The chat commands themselves (README "Commands"). */
+struct commands_conf {
+	char		*name;		/* the command word shown in help: "/sb" */
+	struct strv	 admins;	/* may do anything in any team,
+					 * including a global mute */
+};
+
+/*
+ * Slack Socket Mode: commands over a websocket the daemon opens, for a
+ * daemon with no public address.  Enabled when app_token is set.
+ */
+struct socket_mode_conf {
+	char		*app_token;	/* secret: "xapp-..."; NULL: off */
+	char		*api_url;	/* default "https://slack.com/api" */
+};
+
 struct config {
 	char			*path;
 	char			*state_directory;
@@ -95,6 +158,10 @@ struct config {
 	size_t			 nteams;
 	struct routing_conf	 routing;
 	struct listener_conf	 listener;
+	struct account_conf	*accounts;
+	size_t			 naccounts;
+	struct commands_conf	 commands;
+	struct socket_mode_conf	 socket_mode;
 };
 
 /*
@@ -109,6 +176,17 @@ const struct source_conf *config_source(const struct config *, const char *);
 /* The team whose chat.channel_id is channel_id, or NULL. */
 const struct team_conf	*config_team_by_channel(const struct config *,
 			    const char *channel_id);
+
+const struct account_conf *config_account(const struct config *,
+			    const char *name);
+/* The account team replies with on network (a post's platform), or
+ * NULL if it has none. */
+const struct account_conf *config_team_account(const struct config *,
+			    const struct team_conf *, const char *network);
+/* A deep copy, for work that may outlive a reload.  Free with
+ * account_conf_free. */
+struct account_conf	*account_conf_dup(const struct account_conf *);
+void			 account_conf_free(struct account_conf *);
 
 void	cfg_errors_init(struct cfg_errors *);
 void	cfg_errors_free(struct cfg_errors *);

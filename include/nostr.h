@@ -57,6 +57,28 @@ bool	nostr_schnorr_verify(const unsigned char sig64[64],
 	    const unsigned char pub32[32]);
 
 /*
+ * Sign: the x-only public key of seckey (32 bytes), as 64 hex + NUL.
+ * 0, or -1 if seckey is not a valid secret key.
+ */
+int	nostr_pubkey_hex(const unsigned char seckey[32], char out[65]);
+/*
+ * Fill event's "pubkey", "id" and "sig" from seckey, over its
+ * created_at, kind, tags and content.  The signature's auxiliary
+ * randomness is aux32, so signing the same event with the same aux32
+ * gives the same signature.  0, or -1 with *cause.
+ */
+int	nostr_sign(json_t *event, const unsigned char seckey[32],
+	    const unsigned char aux32[32], char **cause);
+/*
+ * The kind-1 reply to parent (a Nostr post as nostr_event_post made
+ * it) with text, at created_at: NIP-10 marked e tags (root, and reply
+ * when the parent is not the root) and p tags for the parent's author
+ * and everyone it mentions.  Unsigned; caller decrefs.
+ */
+json_t	*nostr_reply_event(const struct post *parent, const char *text,
+	    int64_t created_at);
+
+/*
  * event as a post: platform "nostr", id = event id (hex), author =
  * pubkey (hex), text = content, mentions = p tags, hashtags = t tags
  * (lower-case), reply root/parent from NIP-10 e tags (marked, or the

@@ -23,6 +23,8 @@ struct post {
 	int64_t		 time_us;	/* when the source saw it (µs epoch) */
 	char		*reply_root;	/* root post id if a reply, else NULL */
 	char		*reply_parent;	/* parent post id if a reply */
+	char		*reply_root_cid;   /* Bluesky: the strong refs' cids */
+	char		*reply_parent_cid; /* of root and parent, or NULL */
 	struct strv	 mentions;	/* mentioned account ids (DIDs) */
 	struct strv	 hashtags;	/* lower-case, without '#', unique */
 	struct strv	 links;		/* URLs */

@@ -64,7 +64,10 @@ int	store_post_root(struct store *, const char *platform, const char *id,
 enum delivery_kind {
 	DELIVERY_POST,		/* a new post */
 	DELIVERY_EDIT,		/* its author edited it: the new text */
-	DELIVERY_DELETE		/* its author deleted it */
+	DELIVERY_DELETE,	/* its author deleted it */
+	DELIVERY_NOTE		/* switchboard's own text about the
+				 * conversation (a reply's result, an
+				 * assignment): in delivery.note */
 };
 
 /*
@@ -100,8 +103,18 @@ struct delivery {
 	struct post	*post;
 	int		 attempts;	/* failed attempts so far */
 	int64_t		 next_try_ms;	/* wall clock */
+	char		*note;		/* DELIVERY_NOTE: the text; else NULL */
 };
 void	delivery_free(struct delivery *);
+
+/*
+ * Queue a DELIVERY_NOTE with text to destination (a team name) about
+ * conversation id; its post is the conversation's latest recorded post,
+ * so the note lands in the conversation's thread.  0, or -1 on error or
+ * an unknown conversation.
+ */
+int	store_note_queue(struct store *, int64_t conversation,
+	    const char *destination, const char *text);
 
 /*
  * The oldest pending delivery for destination: 1 and *out filled
@@ -132,6 +145,9 @@ struct conversation {
 	int64_t		 updated_ms;
 	int64_t		 nposts;	/* posts recorded in it */
 	struct post	*first;		/* its oldest post, or NULL */
+	char		*first_rule;	/* the rule that routed it, or NULL */
+	char		*claimed_by;	/* chat user id, or NULL */
+	char		*claimed_name;	/* their name as chat gave it, or NULL */
 };
 void	conversation_free(struct conversation *);	/* clears; NULL ok */
 
@@ -173,5 +189,146 @@ struct conversation_post {
 int	store_conversation_posts(struct store *, int64_t id, size_t max,
 	    struct conversation_post **out, size_t *n);
 void	conversation_posts_free(struct conversation_post *, size_t n);
+
+/*
+ * Claim conversation id for a chat user ("I'm on it"), or release it
+ * with user_id NULL.  0, or -1 on error or an unknown id.  Whether the
+ * claim may be taken is the caller's decision.
+ */
+int	store_conversation_claim(struct store *, int64_t id,
+	    const char *user_id, const char *user_name);
+
+/* Internal notes on a conversation ("note CODE TEXT"): never published. */
+struct conversation_note {
+	int64_t		 time_ms;
+	char		*user_id;
+	char		*user_name;
+	char		*text;
+};
+int	store_conversation_note_add(struct store *, int64_t conversation,
+	    const char *user_id, const char *user_name, const char *text);
+/* Up to max notes, oldest first.  0 or -1. */
+int	store_conversation_notes(struct store *, int64_t conversation,
+	    size_t max, struct conversation_note **out, size_t *n);
+void	conversation_notes_free(struct conversation_note *, size_t n);
+
+/*
+ * The baton: the one chat user who speaks for a team (with its
+ * spokespeople).  get: 1 with *user_id and *user_name (caller frees),
+ * 0 if nobody holds it, -1 on error.  set with user_id NULL drops it.
+ */
+int	store_baton_get(struct store *, const char *team, char **user_id,
+	    char **user_name);
+int	store_baton_set(struct store *, const char *team, const char *user_id,
+	    const char *user_name);
+
+/*
+ * Muted authors: their posts are dropped for one team, or for every
+ * team when scope is STORE_MUTE_GLOBAL.  author is an author id or a
+ * handle, compared case-insensitively without a leading '@'.
+ * set: 1 if newly muted, 0 if it already was; clear: 1 if removed, 0
+ * if it was not muted; -1 on error.
+ */
+#define STORE_MUTE_GLOBAL	"*"
+int	store_mute_set(struct store *, const char *scope, const char *author,
+	    const char *by_user);
+int	store_mute_clear(struct store *, const char *scope,
+	    const char *author);
+/*
+ * Whether p (its author id or its handle) is muted for team or
+ * globally: 1, 0, or -1 on error.  Cheap when nothing is muted: the
+ * pipeline asks for every post.
+ */
+int	store_muted(struct store *, const char *team, const struct post *p);
+
+/*
+ * Replies published from chat: a durable queue per account, like the
+ * outbox.  A reply is a draft until a spokesperson approves it, then
+ * pending until it is published or fails for good.
+ */
+enum reply_state {
+	REPLY_DRAFT,
+	REPLY_PENDING,
+	REPLY_DONE,
+	REPLY_FAILED,
+	REPLY_REJECTED
+};
+
+struct reply {
+	int64_t		 id;
+	enum reply_state state;
+	int64_t		 conversation;
+	char		*code;		/* the conversation's code */
+	char		*team;		/* whose chat asked */
+	char		*account;	/* account name (config) */
+	struct post	*parent;	/* the post replied to, as recorded */
+	char		*text;		/* exactly what is published */
+	char		*key;		/* 32 lower-case hex, random, fixed at
+					 * creation: the idempotency key */
+	char		*user_id;	/* who wrote it in chat */
+	char		*user_name;
+	char		*approved_by;	/* spokesperson, or NULL */
+	int		 attempts;	/* failed attempts so far */
+	int64_t		 next_try_ms;	/* wall clock */
+	int64_t		 created_ms;
+	char		*url;		/* REPLY_DONE: link to it, or NULL */
+	char		*published_id;	/* REPLY_DONE: its id on the network */
+	char		*error;		/* the last failure, or NULL */
+};
+void	reply_free(struct reply *);	/* clears; NULL ok */
+
+/*
+ * Queue r (state REPLY_DRAFT or REPLY_PENDING; id, key, attempts,
+ * created_ms, url, published_id and error are ignored and set here; the
+ * parent post must be recorded).  0 with *id, or -1.
+ */
+int	store_reply_add(struct store *, const struct reply *r, int64_t *id);
+/* 1 and *out, 0 if no such reply, -1 on error. */
+int	store_reply_get(struct store *, int64_t id, struct reply *out);
+/* The oldest pending reply of account: 1 and *out, 0 if none, -1. */
+int	store_reply_head(struct store *, const char *account,
+	    struct reply *out);
+/* Accounts with pending replies, each once, sorted. */
+int	store_reply_accounts(struct store *, struct strv *out);
+int	store_reply_done(struct store *, int64_t id, const char *url,
+	    const char *published_id);
+int	store_reply_retry(struct store *, int64_t id, int64_t next_try_ms,
+	    const char *error);
+int	store_reply_fail(struct store *, int64_t id, const char *error);
+/*
+ * A draft approved (-> pending, approved_by set) or rejected.  0, 1 if
+ * the reply is not a draft (nothing changed), -1 on error or an unknown
+ * id.
+ */
+int	store_reply_decide(struct store *, int64_t id, bool approve,
+	    const char *by_user);
+/* Replies of a conversation, or a team's drafts (conversation 0 and
+ * team set), oldest first.  0 or -1. */
+int	store_replies(struct store *, int64_t conversation, const char *team,
+	    enum reply_state state, struct reply **out, size_t *n);
+void	replies_free(struct reply *, size_t n);
+int	store_reply_count(struct store *, enum reply_state, int64_t *n);
+
+/*
+ * The audit log: every command and every publish attempt, kept.
+ * Fields may be NULL except action and result.
+ */
+struct audit_entry {
+	int64_t		 id;
+	int64_t		 time_ms;
+	char		*user_id;	/* chat user; NULL for the daemon */
+	char		*user_name;
+	char		*team;
+	char		*code;		/* conversation code */
+	char		*action;	/* "command", "publish" */
+	char		*text;		/* the command as typed; the reply */
+	char		*result;	/* "ok", "refused: ...", "published URL" */
+};
+int	store_audit_add(struct store *, const struct audit_entry *);
+/* Entries with time_ms >= since_ms, at most max of the newest, oldest
+ * first.  0 or -1. */
+int	store_audit_list(struct store *, int64_t since_ms, size_t max,
+	    struct audit_entry **out, size_t *n);
+void	audit_entries_free(struct audit_entry *, size_t n);
 
 #endif

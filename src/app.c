@@ -24,7 +24,7 @@ static void	app_store_failed(struct app *);
 
 /* Commit the burst: what the sources handed us becomes durable together
  * with their cursors, and only then may the outbox send it. */
-static void
+int
 app_commit(struct app *app)
 {
 	struct source	*src;
@@ -32,7 +32,7 @@ app_commit(struct app *app)
 	int		 rc = 0;
 
 	if (!store_in_transaction(app->store))
-		return;
+		return 0;
 	/* A cursor is written once per burst, not once per frame. */
 	for (i = 0; i < app->nsources; i++) {
 		src = app->sources[i];
@@ -44,10 +44,11 @@ app_commit(struct app *app)
 	}
 	if (rc != 0 || store_commit(app->store) != 0) {
 		app_store_failed(app);
-		return;
+		return -1;
 	}
 	app->dirty = false;
 	outbox_kick(app->outbox);
+	return 0;
 }
 
 static void
@@ -286,24 +287,38 @@ app_listener_conf(void *arg)
  * change it makes joins the open burst, if any, and is committed before
  * the answer goes back, so what the answer says is durable.
  */
-static int
-app_command(void *arg, const struct slash_request *req, char **json)
+char *
+app_run_command(struct app *app, const struct slash_request *req)
 {
-	struct app	*app = arg;
 	struct cmd_ctx	 ctx;
+	char		*json;
 
 	cmd_ctx_init(&ctx, app->store, app->config);
 	ctx.platform = req->platform;
 	ctx.command = req->command;
 	ctx.channel_id = req->channel_id;
 	ctx.user_id = req->user_id;
+	ctx.user_name = req->user_name;
+	ctx.now_ms = now_wall_ms();
 	/* The text stays out of the log: it is the user's, newlines and
 	 * all. */
 	log_info("command from %s in %s: %s", req->user_id, req->channel_id,
 	    cmd_run(&ctx, req->text) == CMD_OK ? "done" : "refused");
-	app_commit(app);
-	*json = cmd_answer_json(ctx.out.data);
+	if (app_commit(app) != 0) {
+		buf_free(&ctx.out);
+		buf_init(&ctx.out);
+		cmd_print(&ctx, "switchboard: the store failed; try again");
+		ctx.in_channel = false;
+	}
+	json = cmd_answer_json(ctx.out.data, ctx.in_channel);
 	cmd_ctx_clear(&ctx);
+	return json;
+}
+
+static int
+app_command(void *arg, const struct slash_request *req, char **json)
+{
+	*json = app_run_command(arg, req);
 	return *json != NULL ? 200 : 500;
 }
 

@@ -289,12 +289,13 @@ cmd_run(struct cmd_ctx *ctx, const char *text)
 }
 
 char *
-cmd_answer_json(const char *text)
+cmd_answer_json(const char *text, bool in_channel)
 {
 	json_t	*o;
 	char	*s;
 
-	o = json_pack("{s:s, s:s}", "response_type", "ephemeral", "text",
+	o = json_pack("{s:s, s:s}", "response_type", in_channel ?
+	    "in_channel" : "ephemeral", "text",
 	    text != NULL ? text : "");
 	if (o == NULL)
 		return NULL;

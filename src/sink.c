@@ -155,6 +155,7 @@ sink_kind_label(const struct delivery *d)
 	case DELIVERY_DELETE:
 		return "Deleted by its author";
 	case DELIVERY_POST:
+	case DELIVERY_NOTE:
 		break;
 	}
 	return NULL;

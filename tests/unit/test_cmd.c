@@ -520,7 +520,7 @@ test_answer_json(void **state)
 	char		*s;
 
 	(void)state;
-	s = cmd_answer_json("K7QX: care → sales\n\"quoted\"");
+	s = cmd_answer_json("K7QX: care → sales\n\"quoted\"", false);
 	assert_non_null(s);
 	o = json_loads(s, 0, &err);
 	assert_non_null(o);

@@ -1,0 +1,7 @@
+/* placeholder: being written */
+#include "harness.h"
+int
+main(void)
+{
+	return 0;
+}
