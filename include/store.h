@@ -302,8 +302,9 @@ int	store_reply_fail(struct store *, int64_t id, const char *error);
  */
 int	store_reply_decide(struct store *, int64_t id, bool approve,
 	    const char *by_user);
-/* Replies of a conversation, or a team's drafts (conversation 0 and
- * team set), oldest first.  0 or -1. */
+/* Replies of a conversation in every state (team and state unread),
+ * or with conversation 0 and team set, the team's replies in state (its
+ * drafts, say); oldest first.  0 or -1. */
 int	store_replies(struct store *, int64_t conversation, const char *team,
 	    enum reply_state state, struct reply **out, size_t *n);
 void	replies_free(struct reply *, size_t n);
@@ -311,7 +312,8 @@ int	store_reply_count(struct store *, enum reply_state, int64_t *n);
 
 /*
  * The audit log: every command and every publish attempt, kept.
- * Fields may be NULL except action and result.
+ * Fields may be NULL except action and result; add ignores id and
+ * takes time_ms 0 as now.
  */
 struct audit_entry {
 	int64_t		 id;

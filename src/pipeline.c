@@ -3,6 +3,9 @@
 
 #include "pipeline.h"
 
+/* The rule a muted author's dropped post is put down to. */
+static const char pipeline_muted[] = "muted";
+
 int
 pipeline_post(struct store *st, const struct router *rt, struct post *p,
     struct decision *d)
@@ -28,6 +31,16 @@ pipeline_post(struct store *st, const struct router *rt, struct post *p,
 		return 1;
 	if (p->author_handle == NULL)
 		p->author_handle = store_handle_get(st, p->author);
+	/* After the handle: a mute may name the author by either. */
+	rc = store_muted(st, d->team, p);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		d->action = ROUTE_DROP;
+		d->team = NULL;
+		d->rule = pipeline_muted;
+		return 1;
+	}
 	dests[0] = d->team;
 	rc = store_record(st, p, d->team, d->rule, dests, 1);
 	return rc < 0 ? -1 : rc;

@@ -1,4 +1,5 @@
 /* The SQLite state file: its schema and migrations, and every SQL statement. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "log.h"
@@ -96,6 +98,101 @@ static const char *const store_migrations[] = {
 	/* 1 -> 2: deliveries that note an edit or a deletion. */
 	"ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'"
 	"  CHECK (kind = 'post' OR kind = 'edit' OR kind = 'delete');",
+	/*
+	 * 2 -> 3: replies from chat and what teams keep about a
+	 * conversation.  SQLite cannot alter a CHECK, so the outbox is
+	 * rebuilt to take notes (nothing references it, so no foreign key
+	 * needs switching off).
+	 */
+	"CREATE TABLE outbox_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  destination TEXT NOT NULL,"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  post_platform TEXT NOT NULL,"
+	"  post_id TEXT NOT NULL,"
+	"  team TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state = 'pending' OR state = 'done' OR state = 'failed'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try_ms INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  kind TEXT NOT NULL DEFAULT 'post'"
+	"    CHECK (kind = 'post' OR kind = 'edit' OR kind = 'delete'"
+	"    OR kind = 'note'),"
+	"  note TEXT CHECK (kind != 'note' OR note IS NOT NULL),"
+	"  FOREIGN KEY (post_platform, post_id)"
+	"    REFERENCES posts (platform, id));"
+	"INSERT INTO outbox_new (id, destination, conversation, post_platform,"
+	"  post_id, team, rule, state, attempts, next_try_ms, created_ms,"
+	"  last_error, kind)"
+	"  SELECT id, destination, conversation, post_platform, post_id, team,"
+	"  rule, state, attempts, next_try_ms, created_ms, last_error, kind"
+	"  FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_new RENAME TO outbox;"
+	"CREATE INDEX outbox_destination ON outbox (destination, state, id);"
+	"ALTER TABLE conversations ADD COLUMN claimed_by TEXT;"
+	"ALTER TABLE conversations ADD COLUMN claimed_name TEXT;"
+	"CREATE TABLE notes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  time_ms INTEGER NOT NULL,"
+	"  user_id TEXT,"
+	"  user_name TEXT,"
+	"  text TEXT NOT NULL);"
+	"CREATE INDEX notes_conversation ON notes (conversation, id);"
+	"CREATE TABLE batons ("
+	"  team TEXT PRIMARY KEY,"
+	"  user_id TEXT NOT NULL,"
+	"  user_name TEXT,"
+	"  time_ms INTEGER NOT NULL);"
+	/* author as store_mute_author leaves it: lower case, no '@'. */
+	"CREATE TABLE mutes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  scope TEXT NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  by_user TEXT,"
+	"  time_ms INTEGER NOT NULL,"
+	"  UNIQUE (scope, author));"
+	/* The parent by reference: the post as recorded, kept by the
+	 * foreign key. */
+	"CREATE TABLE replies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  state TEXT NOT NULL CHECK (state = 'draft' OR state = 'pending'"
+	"    OR state = 'done' OR state = 'failed' OR state = 'rejected'),"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  team TEXT,"
+	"  account TEXT NOT NULL,"
+	"  parent_platform TEXT NOT NULL,"
+	"  parent_id TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  user_id TEXT,"
+	"  user_name TEXT,"
+	"  approved_by TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try_ms INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  url TEXT,"
+	"  published_id TEXT,"
+	"  error TEXT,"
+	"  FOREIGN KEY (parent_platform, parent_id)"
+	"    REFERENCES posts (platform, id));"
+	"CREATE INDEX replies_account ON replies (account, state, id);"
+	"CREATE INDEX replies_conversation ON replies (conversation, id);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time_ms INTEGER NOT NULL,"
+	"  user_id TEXT,"
+	"  user_name TEXT,"
+	"  team TEXT,"
+	"  code TEXT,"
+	"  action TEXT NOT NULL,"
+	"  text TEXT,"
+	"  result TEXT NOT NULL);"
+	"CREATE INDEX audit_time ON audit (time_ms, id);",
 };
 #define STORE_VERSION	((int)nitems(store_migrations))
 
@@ -135,6 +232,31 @@ enum store_stmt_id {
 	STORE_CONV_SET_TEAM,
 	STORE_CONV_SET_STATUS,
 	STORE_CONV_POSTS,
+	STORE_NOTE_INSERT,
+	STORE_CONV_CLAIM,
+	STORE_CNOTE_ADD,
+	STORE_CNOTES,
+	STORE_BATON_GET,
+	STORE_BATON_SET,
+	STORE_BATON_DROP,
+	STORE_MUTE_SET,
+	STORE_MUTE_CLEAR,
+	STORE_MUTE_COUNT,
+	STORE_MUTED,
+	STORE_REPLY_ADD,
+	STORE_REPLY_GET,
+	STORE_REPLY_HEAD,
+	STORE_REPLY_ACCOUNTS,
+	STORE_REPLY_DONE,
+	STORE_REPLY_RETRY,
+	STORE_REPLY_FAIL,
+	STORE_REPLY_DECIDE,
+	STORE_REPLY_EXISTS,
+	STORE_REPLIES_CONV,
+	STORE_REPLIES_TEAM,
+	STORE_REPLY_COUNT,
+	STORE_AUDIT_ADD,
+	STORE_AUDIT_LIST,
 	STORE_NSTMT
 };
 
@@ -144,7 +266,20 @@ enum store_stmt_id {
 	" c.created_ms, c.updated_ms,"					\
 	" (SELECT count(*) FROM posts p WHERE p.conversation = c.id),"	\
 	" (SELECT p.json FROM posts p WHERE p.conversation = c.id"	\
-	"  ORDER BY p.rowid LIMIT 1)"
+	"  ORDER BY p.rowid LIMIT 1),"					\
+	" (SELECT p.rule FROM posts p WHERE p.conversation = c.id"	\
+	"  ORDER BY p.rowid LIMIT 1),"					\
+	" c.claimed_by, c.claimed_name"
+
+/* A reply row with its conversation's code and its parent's JSON. */
+#define STORE_REPLY_SELECT						\
+	"SELECT r.id, r.state, r.conversation, c.code, r.team, r.account,"	\
+	" p.json, r.text, r.key, r.user_id, r.user_name, r.approved_by,"	\
+	" r.attempts, r.next_try_ms, r.created_ms, r.url, r.published_id,"	\
+	" r.error FROM replies r"					\
+	" JOIN conversations c ON c.id = r.conversation"		\
+	" LEFT JOIN posts p ON p.platform = r.parent_platform"		\
+	"  AND p.id = r.parent_id"
 
 /* Each statement with the name its errors are logged under. */
 static const struct {
@@ -186,7 +321,7 @@ static const struct {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7)" },
 	[STORE_OUTBOX_HEAD] = { "outbox head",
 	    "SELECT o.id, o.destination, o.team, o.rule, c.code, p.json,"
-	    " o.attempts, o.next_try_ms, o.kind FROM outbox o"
+	    " o.attempts, o.next_try_ms, o.kind, o.note FROM outbox o"
 	    " JOIN conversations c ON c.id = o.conversation"
 	    " JOIN posts p ON p.platform = o.post_platform"
 	    "  AND p.id = o.post_id"
@@ -265,12 +400,102 @@ static const struct {
 	[STORE_CONV_POSTS] = { "conv posts",
 	    "SELECT json, deleted FROM posts WHERE conversation = ?1"
 	    " ORDER BY rowid LIMIT ?2" },
+	/* Threaded under the latest post: where the team is talking. */
+	[STORE_NOTE_INSERT] = { "note insert",
+	    "INSERT INTO outbox (destination, conversation, post_platform,"
+	    " post_id, team, rule, state, attempts, next_try_ms, created_ms,"
+	    " kind, note)"
+	    " SELECT ?2, c.id, p.platform, p.id, c.team, p.rule, 'pending', 0,"
+	    " ?4, ?4, 'note', ?3 FROM conversations c"
+	    " JOIN posts p ON p.conversation = c.id WHERE c.id = ?1"
+	    " ORDER BY p.rowid DESC LIMIT 1" },
+	[STORE_CONV_CLAIM] = { "conv claim",
+	    "UPDATE conversations SET claimed_by = ?2, claimed_name = ?3"
+	    " WHERE id = ?1" },
+	[STORE_CNOTE_ADD] = { "conversation note add",
+	    "INSERT INTO notes (conversation, time_ms, user_id, user_name,"
+	    " text) VALUES (?1, ?2, ?3, ?4, ?5)" },
+	[STORE_CNOTES] = { "conversation notes",
+	    "SELECT time_ms, user_id, user_name, text FROM notes"
+	    " WHERE conversation = ?1 ORDER BY id LIMIT ?2" },
+	[STORE_BATON_GET] = { "baton get",
+	    "SELECT user_id, user_name FROM batons WHERE team = ?1" },
+	[STORE_BATON_SET] = { "baton set",
+	    "INSERT INTO batons (team, user_id, user_name, time_ms)"
+	    " VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (team) DO UPDATE SET user_id = excluded.user_id,"
+	    " user_name = excluded.user_name, time_ms = excluded.time_ms" },
+	[STORE_BATON_DROP] = { "baton drop",
+	    "DELETE FROM batons WHERE team = ?1" },
+	[STORE_MUTE_SET] = { "mute set",
+	    "INSERT INTO mutes (scope, author, by_user, time_ms)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope, author) DO NOTHING" },
+	[STORE_MUTE_CLEAR] = { "mute clear",
+	    "DELETE FROM mutes WHERE scope = ?1 AND author = ?2" },
+	[STORE_MUTE_COUNT] = { "mute count",
+	    "SELECT count(*) FROM mutes" },
+	[STORE_MUTED] = { "muted",
+	    "SELECT 1 FROM mutes WHERE (scope = ?1 OR scope = '"
+	    STORE_MUTE_GLOBAL "') AND (author = ?2 OR author = ?3) LIMIT 1" },
+	/* No row inserted: the parent post was never recorded. */
+	[STORE_REPLY_ADD] = { "reply add",
+	    "INSERT INTO replies (state, conversation, team, account,"
+	    " parent_platform, parent_id, text, key, user_id, user_name,"
+	    " approved_by, attempts, next_try_ms, created_ms)"
+	    " SELECT ?1, ?2, ?3, ?4, p.platform, p.id, ?7, ?8, ?9, ?10, ?11, 0,"
+	    " ?12, ?13 FROM posts p WHERE p.platform = ?5 AND p.id = ?6" },
+	[STORE_REPLY_GET] = { "reply get",
+	    STORE_REPLY_SELECT " WHERE r.id = ?1" },
+	/* Like the outbox head: next_try_ms is the caller's to honour. */
+	[STORE_REPLY_HEAD] = { "reply head",
+	    STORE_REPLY_SELECT " WHERE r.account = ?1 AND r.state = 'pending'"
+	    " ORDER BY r.id LIMIT 1" },
+	[STORE_REPLY_ACCOUNTS] = { "reply accounts",
+	    "SELECT DISTINCT account FROM replies WHERE state = 'pending'"
+	    " ORDER BY account" },
+	[STORE_REPLY_DONE] = { "reply done",
+	    "UPDATE replies SET state = 'done', url = ?2, published_id = ?3"
+	    " WHERE id = ?1" },
+	[STORE_REPLY_RETRY] = { "reply retry",
+	    "UPDATE replies SET attempts = attempts + 1, next_try_ms = ?2,"
+	    " error = ?3 WHERE id = ?1" },
+	[STORE_REPLY_FAIL] = { "reply fail",
+	    "UPDATE replies SET state = 'failed', error = ?2 WHERE id = ?1" },
+	[STORE_REPLY_DECIDE] = { "reply decide",
+	    "UPDATE replies SET"
+	    " state = CASE WHEN ?2 THEN 'pending' ELSE 'rejected' END,"
+	    " approved_by = CASE WHEN ?2 THEN ?3 ELSE approved_by END"
+	    " WHERE id = ?1 AND state = 'draft'" },
+	[STORE_REPLY_EXISTS] = { "reply exists",
+	    "SELECT 1 FROM replies WHERE id = ?1" },
+	[STORE_REPLIES_CONV] = { "replies by conversation",
+	    STORE_REPLY_SELECT " WHERE r.conversation = ?1 ORDER BY r.id" },
+	[STORE_REPLIES_TEAM] = { "replies by team",
+	    STORE_REPLY_SELECT " WHERE r.team = ?1 AND r.state = ?2"
+	    " ORDER BY r.id" },
+	[STORE_REPLY_COUNT] = { "reply count",
+	    "SELECT count(*) FROM replies WHERE state = ?1" },
+	[STORE_AUDIT_ADD] = { "audit add",
+	    "INSERT INTO audit (time_ms, user_id, user_name, team, code,"
+	    " action, text, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+	/* The newest max, turned round to read oldest first. */
+	[STORE_AUDIT_LIST] = { "audit list",
+	    "SELECT id, time_ms, user_id, user_name, team, code, action, text,"
+	    " result FROM (SELECT * FROM audit WHERE time_ms >= ?1"
+	    " ORDER BY time_ms DESC, id DESC LIMIT ?2)"
+	    " ORDER BY time_ms, id" },
 };
 
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[STORE_NSTMT];
 	struct buf	 json;		/* reused for each record's post */
+	/*
+	 * Rows in mutes, or -1 if unknown (after a rollback): spares
+	 * store_muted a query per post while nobody is muted.  Only this
+	 * connection writes mutes (chat commands in the daemon).
+	 */
+	int64_t		 nmutes;
 };
 
 /* Log the connection's current error once; always -1 for the caller. */
@@ -365,6 +590,35 @@ store_query(struct store *s, enum store_stmt_id id, const char *fmt, ...)
 	rc = store_vquery(s, id, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+/* The next row of a statement being read: 1, 0 at its end, -1 (logged). */
+static int
+store_next(struct store *s, enum store_stmt_id id)
+{
+	int	rc = sqlite3_step(s->stmt[id]);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_error(s, store_sql[id].name);
+}
+
+/* A one-integer query (a count) with fmt "" or "t": 0 with *n, or -1. */
+static int
+store_get_int(struct store *s, enum store_stmt_id id, const char *fmt,
+    const char *arg, int64_t *n)
+{
+	int	rc;
+
+	*n = 0;
+	rc = store_query(s, id, fmt, arg);	/* "": arg unread */
+	if (rc != 1)
+		return -1;
+	*n = sqlite3_column_int64(s->stmt[id], 0);
+	sqlite3_reset(s->stmt[id]);
+	return 0;
 }
 
 /* An owned copy of a text column, NULL for SQL NULL. */
@@ -586,6 +840,7 @@ store_open(const char *dir, char **cause)
 		goto fail;
 	s = xcalloc(1, sizeof(*s));
 	s->db = db;
+	s->nmutes = -1;
 	buf_init(&s->json);
 	if (store_prepare(s, &why) != 0) {
 		store_close(s);
@@ -652,9 +907,11 @@ store_commit(struct store *s)
 	return store_exec(s, STORE_COMMIT, "");
 }
 
+/* Even with no transaction left: SQLite may have rolled one back alone. */
 void
 store_rollback(struct store *s)
 {
+	s->nmutes = -1;
 	if (store_in_transaction(s))
 		store_exec(s, STORE_ROLLBACK, "");
 }
@@ -1065,6 +1322,7 @@ delivery_free(struct delivery *d)
 	free(d->rule);
 	free(d->code);
 	post_free(d->post);
+	free(d->note);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -1129,7 +1387,10 @@ store_outbox_head(struct store *s, const char *destination,
 	kind = (const char *)sqlite3_column_text(st, 8);
 	out->kind = kind == NULL ? DELIVERY_POST :
 	    strcmp(kind, "edit") == 0 ? DELIVERY_EDIT :
-	    strcmp(kind, "delete") == 0 ? DELIVERY_DELETE : DELIVERY_POST;
+	    strcmp(kind, "delete") == 0 ? DELIVERY_DELETE :
+	    strcmp(kind, "note") == 0 ? DELIVERY_NOTE : DELIVERY_POST;
+	if (out->kind == DELIVERY_NOTE)
+		out->note = store_column_text(st, 9);
 	sqlite3_reset(st);
 	return 1;
 }
@@ -1156,17 +1417,23 @@ store_outbox_destinations(struct store *s, struct strv *out)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* After an update of one outbox row by id: a missing row is a caller bug. */
+/* After an update of one row by id: a missing row is a caller bug. */
 static int
-store_outbox_changed(struct store *s, int64_t id, int rc)
+store_row_changed(struct store *s, const char *what, int64_t id, int rc)
 {
 	if (rc != 0)
 		return -1;
 	if (sqlite3_changes(s->db) != 1) {
-		log_err("store: outbox row %lld not found", (long long)id);
+		log_err("store: %s %lld not found", what, (long long)id);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+store_outbox_changed(struct store *s, int64_t id, int rc)
+{
+	return store_row_changed(s, "outbox row", id, rc);
 }
 
 int
@@ -1194,15 +1461,7 @@ store_outbox_fail(struct store *s, int64_t id, const char *error)
 int
 store_outbox_count(struct store *s, const char *state, int64_t *n)
 {
-	int	rc;
-
-	*n = 0;
-	rc = store_query(s, STORE_OUTBOX_COUNT, "t", state);
-	if (rc != 1)
-		return -1;
-	*n = sqlite3_column_int64(s->stmt[STORE_OUTBOX_COUNT], 0);
-	sqlite3_reset(s->stmt[STORE_OUTBOX_COUNT]);
-	return 0;
+	return store_get_int(s, STORE_OUTBOX_COUNT, "t", state, n);
 }
 
 void
@@ -1215,6 +1474,9 @@ conversation_free(struct conversation *c)
 	free(c->team);
 	free(c->code);
 	post_free(c->first);
+	free(c->first_rule);
+	free(c->claimed_by);
+	free(c->claimed_name);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1268,6 +1530,9 @@ store_conversation_row(sqlite3_stmt *st, struct conversation *out)
 	out->nposts = sqlite3_column_int64(st, 8);
 	out->first = store_post_parse((const char *)sqlite3_column_text(st,
 	    9), "conversation");
+	out->first_rule = store_column_text(st, 10);
+	out->claimed_by = store_column_text(st, 11);
+	out->claimed_name = store_column_text(st, 12);
 }
 
 int
@@ -1344,14 +1609,7 @@ store_conversations_open(struct store *s, const char *team,
 			v = xrealloc(v, cap * sizeof(*v));
 		}
 		store_conversation_row(st, &v[len++]);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			rc = 1;
-		else if (rc == SQLITE_DONE)
-			rc = 0;
-		else
-			rc = store_error(s,
-			    store_sql[STORE_CONV_OPEN_TEAM].name);
+		rc = store_next(s, STORE_CONV_OPEN_TEAM);
 	}
 	sqlite3_reset(st);
 	if (rc < 0) {
@@ -1397,17 +1655,604 @@ store_conversation_posts(struct store *s, int64_t id, size_t max,
 			v[len++].deleted = sqlite3_column_int(st, 1) != 0;
 		} else
 			post_free(p);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			rc = 1;
-		else if (rc == SQLITE_DONE)
-			rc = 0;
-		else
-			rc = store_error(s, store_sql[STORE_CONV_POSTS].name);
+		rc = store_next(s, STORE_CONV_POSTS);
 	}
 	sqlite3_reset(st);
 	if (rc < 0) {
 		conversation_posts_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int
+store_note_queue(struct store *s, int64_t conversation,
+    const char *destination, const char *text)
+{
+	if (destination == NULL || text == NULL) {
+		log_err("store: note: no destination or no text");
+		return -1;
+	}
+	if (store_exec(s, STORE_NOTE_INSERT, "lttl", conversation, destination,
+	    text, now_wall_ms()) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) != 1) {
+		log_err("store: note: conversation %lld not found or has no "
+		    "post", (long long)conversation);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_conversation_claim(struct store *s, int64_t id, const char *user_id,
+    const char *user_name)
+{
+	if (store_exec(s, STORE_CONV_CLAIM, "ltt", id, user_id,
+	    user_id != NULL ? user_name : NULL) != 0)
+		return -1;
+	return store_conversation_changed(s, id);
+}
+
+/* 0 if conversation id exists, -1 (logged) if not or on error. */
+static int
+store_conversation_known(struct store *s, int64_t id)
+{
+	int	rc;
+
+	rc = store_query(s, STORE_CONV_EXISTS, "l", id);
+	if (rc == 1) {
+		sqlite3_reset(s->stmt[STORE_CONV_EXISTS]);
+		return 0;
+	}
+	if (rc == 0)
+		log_err("store: conversation %lld not found", (long long)id);
+	return -1;
+}
+
+int
+store_conversation_note_add(struct store *s, int64_t conversation,
+    const char *user_id, const char *user_name, const char *text)
+{
+	if (text == NULL) {
+		log_err("store: conversation note without text");
+		return -1;
+	}
+	if (store_conversation_known(s, conversation) != 0)
+		return -1;
+	return store_exec(s, STORE_CNOTE_ADD, "llttt", conversation,
+	    now_wall_ms(), user_id, user_name, text);
+}
+
+void
+conversation_notes_free(struct conversation_note *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].user_id);
+		free(v[i].user_name);
+		free(v[i].text);
+	}
+	free(v);
+}
+
+int
+store_conversation_notes(struct store *s, int64_t conversation, size_t max,
+    struct conversation_note **out, size_t *n)
+{
+	sqlite3_stmt		*st = s->stmt[STORE_CNOTES];
+	struct conversation_note *v = NULL;
+	size_t			 len = 0, cap = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	rc = store_query(s, STORE_CNOTES, "ll", conversation,
+	    max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	while (rc == 1) {
+		if (len == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[len].time_ms = sqlite3_column_int64(st, 0);
+		v[len].user_id = store_column_text(st, 1);
+		v[len].user_name = store_column_text(st, 2);
+		v[len++].text = store_column_text(st, 3);
+		rc = store_next(s, STORE_CNOTES);
+	}
+	sqlite3_reset(st);
+	if (rc < 0) {
+		conversation_notes_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int
+store_baton_get(struct store *s, const char *team, char **user_id,
+    char **user_name)
+{
+	sqlite3_stmt	*st = s->stmt[STORE_BATON_GET];
+	int		 rc;
+
+	*user_id = NULL;
+	*user_name = NULL;
+	rc = store_query(s, STORE_BATON_GET, "t", team);
+	if (rc != 1)
+		return rc;
+	*user_id = store_column_text(st, 0);
+	*user_name = store_column_text(st, 1);
+	sqlite3_reset(st);
+	return 1;
+}
+
+int
+store_baton_set(struct store *s, const char *team, const char *user_id,
+    const char *user_name)
+{
+	if (team == NULL) {
+		log_err("store: baton without a team");
+		return -1;
+	}
+	if (user_id == NULL)
+		return store_exec(s, STORE_BATON_DROP, "t", team);
+	return store_exec(s, STORE_BATON_SET, "tttl", team, user_id,
+	    user_name, now_wall_ms());
+}
+
+/* author as mutes keep it: lower case, without leading '@'; NULL stays. */
+static char *
+store_mute_author(const char *author)
+{
+	char	*v, *p;
+
+	if (author == NULL)
+		return NULL;
+	while (*author == '@')
+		author++;
+	v = xstrdup(author);
+	for (p = v; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return v;
+}
+
+/* Set or clear (set false) one mute: 1 if it changed, 0 if not, -1. */
+static int
+store_mute_change(struct store *s, bool set, const char *scope,
+    const char *author, const char *by_user)
+{
+	char	*a;
+	int	 rc;
+
+	if (scope == NULL || *scope == '\0' || author == NULL) {
+		log_err("store: mute without a scope or an author");
+		return -1;
+	}
+	a = store_mute_author(author);
+	if (*a == '\0') {
+		log_err("store: mute: empty author");
+		free(a);
+		return -1;
+	}
+	if (set)
+		rc = store_exec(s, STORE_MUTE_SET, "tttl", scope, a, by_user,
+		    now_wall_ms());
+	else
+		rc = store_exec(s, STORE_MUTE_CLEAR, "tt", scope, a);
+	free(a);
+	if (rc != 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	if (s->nmutes >= 0)
+		s->nmutes += set ? 1 : -1;
+	return 1;
+}
+
+int
+store_mute_set(struct store *s, const char *scope, const char *author,
+    const char *by_user)
+{
+	return store_mute_change(s, true, scope, author, by_user);
+}
+
+int
+store_mute_clear(struct store *s, const char *scope, const char *author)
+{
+	return store_mute_change(s, false, scope, author, NULL);
+}
+
+int
+store_muted(struct store *s, const char *team, const struct post *p)
+{
+	char	*a, *h;
+	int	 rc;
+
+	if (s->nmutes < 0 &&
+	    store_get_int(s, STORE_MUTE_COUNT, "", NULL, &s->nmutes) != 0) {
+		s->nmutes = -1;
+		return -1;
+	}
+	if (s->nmutes == 0 || p == NULL || p->author == NULL)
+		return 0;
+	a = store_mute_author(p->author);
+	h = store_mute_author(p->author_handle);
+	rc = store_query(s, STORE_MUTED, "ttt", team, a, h);
+	if (rc == 1)
+		sqlite3_reset(s->stmt[STORE_MUTED]);
+	free(a);
+	free(h);
+	return rc;
+}
+
+/* Stored names of enum reply_state, in its order. */
+static const char *const store_reply_states[] = {
+	[REPLY_DRAFT] = "draft",
+	[REPLY_PENDING] = "pending",
+	[REPLY_DONE] = "done",
+	[REPLY_FAILED] = "failed",
+	[REPLY_REJECTED] = "rejected"
+};
+
+/* The stored name of state, or NULL (logged) for no such state. */
+static const char *
+store_reply_state_name(enum reply_state state)
+{
+	if ((unsigned)state >= nitems(store_reply_states)) {
+		log_err("store: no reply state %d", (int)state);
+		return NULL;
+	}
+	return store_reply_states[state];
+}
+
+/* The state stored as name; the CHECK allows nothing else. */
+static enum reply_state
+store_reply_state(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; name != NULL && i < nitems(store_reply_states); i++)
+		if (strcmp(name, store_reply_states[i]) == 0)
+			return (enum reply_state)i;
+	return REPLY_FAILED;
+}
+
+void
+reply_free(struct reply *r)
+{
+	if (r == NULL)
+		return;
+	free(r->code);
+	free(r->team);
+	free(r->account);
+	post_free(r->parent);
+	free(r->text);
+	free(r->key);
+	free(r->user_id);
+	free(r->user_name);
+	free(r->approved_by);
+	free(r->url);
+	free(r->published_id);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+replies_free(struct reply *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		reply_free(&v[i]);
+	free(v);
+}
+
+/* The current row of a STORE_REPLY_SELECT statement into out. */
+static void
+store_reply_row(sqlite3_stmt *st, struct reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->state = store_reply_state((const char *)sqlite3_column_text(st,
+	    1));
+	out->conversation = sqlite3_column_int64(st, 2);
+	out->code = store_column_text(st, 3);
+	out->team = store_column_text(st, 4);
+	out->account = store_column_text(st, 5);
+	out->parent = store_post_parse((const char *)sqlite3_column_text(st,
+	    6), "reply parent");
+	out->text = store_column_text(st, 7);
+	out->key = store_column_text(st, 8);
+	out->user_id = store_column_text(st, 9);
+	out->user_name = store_column_text(st, 10);
+	out->approved_by = store_column_text(st, 11);
+	out->attempts = sqlite3_column_int(st, 12);
+	out->next_try_ms = sqlite3_column_int64(st, 13);
+	out->created_ms = sqlite3_column_int64(st, 14);
+	out->url = store_column_text(st, 15);
+	out->published_id = store_column_text(st, 16);
+	out->error = store_column_text(st, 17);
+}
+
+/* 32 lower-case hex characters from the system's CSPRNG: 0 or -1. */
+static int
+store_reply_key(char key[33])
+{
+	static const char	hex[] = "0123456789abcdef";
+	unsigned char		raw[16];
+	size_t			i;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		log_err("store: reply: no random bytes for its key");
+		return -1;
+	}
+	for (i = 0; i < sizeof(raw); i++) {
+		key[2 * i] = hex[raw[i] >> 4];
+		key[2 * i + 1] = hex[raw[i] & 0xf];
+	}
+	key[32] = '\0';
+	return 0;
+}
+
+int
+store_reply_add(struct store *s, const struct reply *r, int64_t *id)
+{
+	char	key[33];
+
+	*id = 0;
+	if (r == NULL || (r->state != REPLY_DRAFT &&
+	    r->state != REPLY_PENDING) || r->account == NULL ||
+	    r->text == NULL || r->parent == NULL ||
+	    r->parent->platform == NULL || r->parent->id == NULL) {
+		log_err("store: reply add: not a draft or pending, or no "
+		    "account, text or parent");
+		return -1;
+	}
+	if (store_conversation_known(s, r->conversation) != 0 ||
+	    store_reply_key(key) != 0)
+		return -1;
+	if (store_exec(s, STORE_REPLY_ADD, "tltttttttttll",
+	    store_reply_states[r->state], r->conversation, r->team,
+	    r->account, r->parent->platform, r->parent->id, r->text, key,
+	    r->user_id, r->user_name, r->approved_by, r->next_try_ms,
+	    now_wall_ms()) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) != 1) {
+		log_err("store: reply add: parent %s was never recorded",
+		    r->parent->id);
+		return -1;
+	}
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_reply_get(struct store *s, int64_t id, struct reply *out)
+{
+	int	rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_query(s, STORE_REPLY_GET, "l", id);
+	if (rc != 1)
+		return rc;
+	store_reply_row(s->stmt[STORE_REPLY_GET], out);
+	sqlite3_reset(s->stmt[STORE_REPLY_GET]);
+	return 1;
+}
+
+/*
+ * As with the outbox, a reply whose parent cannot be read is failed:
+ * it could never be published and would block the account's queue.
+ */
+int
+store_reply_head(struct store *s, const char *account, struct reply *out)
+{
+	int64_t	id;
+	int	rc;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		rc = store_query(s, STORE_REPLY_HEAD, "t", account);
+		if (rc != 1)
+			return rc;
+		store_reply_row(s->stmt[STORE_REPLY_HEAD], out);
+		sqlite3_reset(s->stmt[STORE_REPLY_HEAD]);
+		if (out->parent != NULL)
+			return 1;
+		id = out->id;
+		reply_free(out);
+		if (store_reply_fail(s, id, "stored parent post unreadable") !=
+		    0)
+			return -1;
+	}
+}
+
+int
+store_reply_accounts(struct store *s, struct strv *out)
+{
+	int	rc;
+
+	strv_init(out);
+	while ((rc = store_next(s, STORE_REPLY_ACCOUNTS)) == 1)
+		strv_add(out, (const char *)sqlite3_column_text(
+		    s->stmt[STORE_REPLY_ACCOUNTS], 0));
+	sqlite3_reset(s->stmt[STORE_REPLY_ACCOUNTS]);
+	if (rc < 0) {
+		strv_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_reply_done(struct store *s, int64_t id, const char *url,
+    const char *published_id)
+{
+	return store_row_changed(s, "reply", id,
+	    store_exec(s, STORE_REPLY_DONE, "ltt", id, url, published_id));
+}
+
+int
+store_reply_retry(struct store *s, int64_t id, int64_t next_try_ms,
+    const char *error)
+{
+	return store_row_changed(s, "reply", id,
+	    store_exec(s, STORE_REPLY_RETRY, "llt", id, next_try_ms, error));
+}
+
+int
+store_reply_fail(struct store *s, int64_t id, const char *error)
+{
+	return store_row_changed(s, "reply", id,
+	    store_exec(s, STORE_REPLY_FAIL, "lt", id, error));
+}
+
+int
+store_reply_decide(struct store *s, int64_t id, bool approve,
+    const char *by_user)
+{
+	int	rc;
+
+	if (store_exec(s, STORE_REPLY_DECIDE, "llt", id,
+	    (int64_t)(approve ? 1 : 0), by_user) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 1)
+		return 0;
+	/* Nothing changed: decided before, or no such reply. */
+	rc = store_query(s, STORE_REPLY_EXISTS, "l", id);
+	if (rc == 1) {
+		sqlite3_reset(s->stmt[STORE_REPLY_EXISTS]);
+		return 1;
+	}
+	if (rc == 0)
+		log_err("store: reply %lld not found", (long long)id);
+	return -1;
+}
+
+int
+store_replies(struct store *s, int64_t conversation, const char *team,
+    enum reply_state state, struct reply **out, size_t *n)
+{
+	enum store_stmt_id	 q;
+	struct reply		*v = NULL;
+	const char		*name;
+	size_t			 len = 0, cap = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (conversation != 0) {
+		q = STORE_REPLIES_CONV;
+		rc = store_query(s, q, "l", conversation);
+	} else if (team != NULL) {
+		if ((name = store_reply_state_name(state)) == NULL)
+			return -1;
+		q = STORE_REPLIES_TEAM;
+		rc = store_query(s, q, "tt", team, name);
+	} else {
+		log_err("store: replies: no conversation and no team");
+		return -1;
+	}
+	while (rc == 1) {
+		if (len == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		store_reply_row(s->stmt[q], &v[len++]);
+		rc = store_next(s, q);
+	}
+	sqlite3_reset(s->stmt[q]);
+	if (rc < 0) {
+		replies_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int
+store_reply_count(struct store *s, enum reply_state state, int64_t *n)
+{
+	const char	*name = store_reply_state_name(state);
+
+	*n = 0;
+	if (name == NULL)
+		return -1;
+	return store_get_int(s, STORE_REPLY_COUNT, "t", name, n);
+}
+
+int
+store_audit_add(struct store *s, const struct audit_entry *e)
+{
+	if (e == NULL || e->action == NULL || e->result == NULL) {
+		log_err("store: audit entry without action or result");
+		return -1;
+	}
+	return store_exec(s, STORE_AUDIT_ADD, "lttttttt",
+	    e->time_ms > 0 ? e->time_ms : now_wall_ms(), e->user_id,
+	    e->user_name, e->team, e->code, e->action, e->text, e->result);
+}
+
+void
+audit_entries_free(struct audit_entry *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].user_id);
+		free(v[i].user_name);
+		free(v[i].team);
+		free(v[i].code);
+		free(v[i].action);
+		free(v[i].text);
+		free(v[i].result);
+	}
+	free(v);
+}
+
+int
+store_audit_list(struct store *s, int64_t since_ms, size_t max,
+    struct audit_entry **out, size_t *n)
+{
+	sqlite3_stmt		*st = s->stmt[STORE_AUDIT_LIST];
+	struct audit_entry	*v = NULL, *e;
+	size_t			 len = 0, cap = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	rc = store_query(s, STORE_AUDIT_LIST, "ll", since_ms,
+	    max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	while (rc == 1) {
+		if (len == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		e = &v[len++];
+		e->id = sqlite3_column_int64(st, 0);
+		e->time_ms = sqlite3_column_int64(st, 1);
+		e->user_id = store_column_text(st, 2);
+		e->user_name = store_column_text(st, 3);
+		e->team = store_column_text(st, 4);
+		e->code = store_column_text(st, 5);
+		e->action = store_column_text(st, 6);
+		e->text = store_column_text(st, 7);
+		e->result = store_column_text(st, 8);
+		rc = store_next(s, STORE_AUDIT_LIST);
+	}
+	sqlite3_reset(st);
+	if (rc < 0) {
+		audit_entries_free(v, len);
 		return -1;
 	}
 	*out = v;

@@ -1,4 +1,8 @@
-/* Unit tests for the SQLite store: records, codes, outbox, transactions. */
+/*
+ * Unit tests for the SQLite store: records, codes, outbox, transactions,
+ * migrations, and what teams keep (claims, notes, baton, mutes, replies,
+ * the audit log).
+ */
 #include <ctype.h>
 #include <ftw.h>
 #include <sqlite3.h>
@@ -8,6 +12,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "config.h"
+#include "pipeline.h"
+#include "router.h"
 #include "store.h"
 
 #define CODE_ALPHABET	"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -871,7 +878,8 @@ test_migrate_from_empty_file(void **state)
 	const char *const	 dest[] = { "support" };
 	const char *const	 names[] = { "posts", "conversations",
 	    "outbox", "cursors", "handles", "conversations_open_code",
-	    "outbox_destination" };
+	    "outbox_destination", "notes", "batons", "mutes", "replies",
+	    "replies_account", "audit" };
 	char			*sub = xasprintf("%s/old", f->dir);
 	char			*path = xasprintf("%s/switchboard.db", sub);
 	char			*cause = NULL, *v;
@@ -1045,30 +1053,207 @@ test_post_root(void **state)
 	assert_null(root);
 }
 
+/*
+ * The released schemas, copied from store.c's first migrations (which
+ * are never edited), to build old files the way old daemons left them.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE conversations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL,"
+	"  root TEXT NOT NULL,"
+	"  team TEXT NOT NULL,"
+	"  code TEXT NOT NULL COLLATE NOCASE,"
+	"  status TEXT NOT NULL DEFAULT 'open'"
+	"    CHECK (status = 'open' OR status = 'resolved'),"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  UNIQUE (platform, root));"
+	"CREATE UNIQUE INDEX conversations_open_code"
+	"  ON conversations (code COLLATE NOCASE) WHERE status = 'open';"
+	"CREATE TABLE posts ("
+	"  platform TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  author TEXT NOT NULL,"
+	"  team TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  json TEXT NOT NULL,"
+	"  seen_ms INTEGER NOT NULL,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (platform, id));"
+	"CREATE INDEX posts_conversation ON posts (conversation);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  destination TEXT NOT NULL,"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  post_platform TEXT NOT NULL,"
+	"  post_id TEXT NOT NULL,"
+	"  team TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state = 'pending' OR state = 'done' OR state = 'failed'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try_ms INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  FOREIGN KEY (post_platform, post_id)"
+	"    REFERENCES posts (platform, id));"
+	"CREATE INDEX outbox_destination ON outbox (destination, state, id);"
+	"CREATE TABLE cursors ("
+	"  source TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL,"
+	"  updated_ms INTEGER NOT NULL);"
+	"CREATE TABLE handles ("
+	"  author TEXT PRIMARY KEY,"
+	"  handle TEXT NOT NULL,"
+	"  updated_ms INTEGER NOT NULL);"
+	"PRAGMA user_version = 1;";
+static const char schema_v2[] =
+	"ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'"
+	"  CHECK (kind = 'post' OR kind = 'edit' OR kind = 'delete');"
+	"PRAGMA user_version = 2;";
+
+/* One conversation with two posts of care's, as an old daemon wrote
+ * them: m1 (delivered) and its reply m2 (pending, one failed try). */
+static const char old_rows[] =
+	"INSERT INTO conversations VALUES (1, 'bluesky',"
+	"  'at://did:plc:alice/app.bsky.feed.post/m1', 'care', 'K7QX',"
+	"  'open', 1000, 2000);"
+	"INSERT INTO posts VALUES ('bluesky',"
+	"  'at://did:plc:alice/app.bsky.feed.post/m1', 1, 'did:plc:alice',"
+	"  'care', 'care/refunds', '{\"platform\": \"bluesky\","
+	"  \"id\": \"at://did:plc:alice/app.bsky.feed.post/m1\","
+	"  \"author\": \"did:plc:alice\", \"text\": \"refund please\"}',"
+	"  1000, 0);"
+	"INSERT INTO posts VALUES ('bluesky',"
+	"  'at://did:plc:alice/app.bsky.feed.post/m2', 1, 'did:plc:alice',"
+	"  'care', 'thread', '{\"platform\": \"bluesky\","
+	"  \"id\": \"at://did:plc:alice/app.bsky.feed.post/m2\","
+	"  \"author\": \"did:plc:alice\", \"text\": \"still waiting\"}',"
+	"  2000, 0);"
+	"INSERT INTO outbox (id, destination, conversation, post_platform,"
+	"  post_id, team, rule, state, attempts, next_try_ms, created_ms,"
+	"  last_error) VALUES (7, 'care', 1, 'bluesky',"
+	"  'at://did:plc:alice/app.bsky.feed.post/m1', 'care', 'care/refunds',"
+	"  'done', 0, 1000, 1000, NULL);"
+	"INSERT INTO outbox (id, destination, conversation, post_platform,"
+	"  post_id, team, rule, state, attempts, next_try_ms, created_ms,"
+	"  last_error) VALUES (8, 'care', 1, 'bluesky',"
+	"  'at://did:plc:alice/app.bsky.feed.post/m2', 'care', 'thread',"
+	"  'pending', 1, 5000, 2000, 'HTTP 503');";
+
+/* Replace the fixture's store by a file of schema version (1 or 2)
+ * holding old_rows, and open it. */
+static void
+open_old(struct fixture *f, int version)
+{
+	sqlite3	*raw;
+	char	*cause = NULL;
+
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(remove(f->db), 0);
+	raw = raw_open(f->db);
+	raw_exec(raw, schema_v1);
+	if (version >= 2)
+		raw_exec(raw, schema_v2);
+	raw_exec(raw, old_rows);
+	assert_int_equal(raw_int(raw, "PRAGMA user_version"), version);
+	sqlite3_close(raw);
+	f->s = store_open(f->dir, &cause);
+	if (f->s == NULL)
+		fail_msg("store_open: %s", cause);
+	assert_int_equal(store_schema_version(f->s), 3);
+}
+
+/* What every old file must look like once upgraded. */
+static void
+check_upgraded(struct fixture *f)
+{
+	struct conversation	 c;
+	struct delivery		 d;
+	sqlite3			*raw;
+	char			*v;
+
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_int_equal(d.id, 8);
+	assert_int_equal(d.kind, DELIVERY_POST);
+	assert_null(d.note);
+	assert_int_equal(d.attempts, 1);
+	assert_int_equal(d.next_try_ms, 5000);
+	assert_string_equal(d.code, "K7QX");
+	assert_string_equal(d.rule, "thread");
+	assert_string_equal(d.post->text, "still waiting");
+	delivery_free(&d);
+	assert_int_equal(count(f->s, NULL), 2);
+	assert_int_equal(count(f->s, "done"), 1);
+
+	/* Conversations gained their new columns, empty. */
+	assert_int_equal(store_conversation_by_code(f->s, "k7qx", &c), 1);
+	assert_string_equal(c.first_rule, "care/refunds");
+	assert_null(c.claimed_by);
+	assert_null(c.claimed_name);
+	assert_int_equal(c.nposts, 2);
+
+	/* The rebuilt outbox takes notes, queued after the old rows. */
+	assert_int_equal(store_outbox_done(f->s, 8), 0);
+	assert_int_equal(store_note_queue(f->s, c.id, "care", "hello"), 0);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_true(d.id > 8);
+	assert_int_equal(d.kind, DELIVERY_NOTE);
+	assert_string_equal(d.note, "hello");
+	delivery_free(&d);
+	conversation_free(&c);
+
+	raw = raw_open(f->db);
+	v = raw_text(raw, "SELECT name FROM sqlite_master WHERE name = ?1",
+	    "outbox_destination");
+	assert_non_null(v);
+	free(v);
+	assert_null(raw_text(raw, "SELECT name FROM sqlite_master"
+	    " WHERE name = ?1", "outbox_new"));
+	assert_null(raw_text(raw, "PRAGMA foreign_key_check", NULL));
+	v = raw_text(raw, "PRAGMA integrity_check", NULL);
+	assert_string_equal(v, "ok");
+	free(v);
+	/* The CHECK still holds: a note needs its text, no other kind. */
+	assert_int_equal(sqlite3_exec(raw, "UPDATE outbox SET note = NULL"
+	    " WHERE kind = 'note'", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(raw, "UPDATE outbox SET kind = 'x'",
+	    NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	sqlite3_close(raw);
+}
+
 /* A version-1 database (before edit and delete notes) is upgraded in
  * place and keeps its queue. */
 static void
 test_migrate_from_v1(void **state)
 {
-	struct fixture		*f = *state;
-	const char *const	 dest[] = { "care" };
-	struct delivery		 d;
-	sqlite3			*raw;
-	char			*cause = NULL;
+	struct fixture	*f = *state;
 
-	assert_int_equal(record(f->s, "m1", NULL, "care", dest, 1), 1);
-	store_close(f->s);
+	open_old(f, 1);
+	check_upgraded(f);
+}
+
+/* A version-2 database: the outbox is rebuilt with its rows intact. */
+static void
+test_migrate_from_v2(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*raw;
+	char		*v;
+
+	open_old(f, 2);
 	raw = raw_open(f->db);
-	raw_exec(raw, "ALTER TABLE outbox DROP COLUMN kind;"
-	    " PRAGMA user_version = 1;");
+	v = raw_text(raw, "SELECT last_error FROM outbox WHERE id = 8", NULL);
+	assert_string_equal(v, "HTTP 503");
+	free(v);
+	v = raw_text(raw, "SELECT kind FROM outbox WHERE id = 7", NULL);
+	assert_string_equal(v, "post");
+	free(v);
 	sqlite3_close(raw);
-	f->s = store_open(f->dir, &cause);
-	if (f->s == NULL)
-		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(f->s), 2);
-	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
-	assert_int_equal(d.kind, DELIVERY_POST);
-	delivery_free(&d);
+	check_upgraded(f);
 }
 
 /* Record a post with its own text; 1 if recorded. */
@@ -1273,6 +1458,831 @@ test_conversation_posts(void **state)
 	free(code);
 }
 
+/* The conversation of a recorded post id (suffix); conversation_free it. */
+static void
+conv_of(struct store *s, const char *team, struct conversation *c)
+{
+	char	*code = head_code(s, team);
+
+	assert_int_equal(store_conversation_by_code(s, code, c), 1);
+	free(code);
+}
+
+/* A note about a conversation rides the outbox under its latest post. */
+static void
+test_note_queue(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c;
+	struct delivery		 d;
+	int64_t			 id;
+
+	assert_int_equal(record_text(f->s, "n0", NULL, "care", "root"), 1);
+	assert_int_equal(record_text(f->s, "n1", "n0", "care", "later"), 1);
+	assert_int_equal(record_text(f->s, "x0", NULL, "care", "other"), 1);
+	conv_of(f->s, "care", &c);
+	while (store_outbox_head(f->s, "care", &d) == 1) {
+		assert_int_equal(store_outbox_done(f->s, d.id), 0);
+		delivery_free(&d);
+	}
+	assert_int_equal(store_conversation_set_team(f->s, c.id, "sales"), 0);
+	assert_int_equal(store_note_queue(f->s, c.id, "care",
+	    "published: https://example.com/1"), 0);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_int_equal(d.kind, DELIVERY_NOTE);
+	assert_string_equal(d.note, "published: https://example.com/1");
+	assert_string_equal(d.post->id,
+	    "at://did:plc:alice/app.bsky.feed.post/n1");
+	assert_string_equal(d.post->text, "later");
+	assert_string_equal(d.code, c.code);
+	assert_string_equal(d.destination, "care");
+	assert_string_equal(d.team, "sales");	/* the owner now */
+	assert_int_equal(d.attempts, 0);
+	id = d.id;
+	delivery_free(&d);
+	assert_int_equal(count(f->s, "pending"), 1);
+	/* Retried and failed like any delivery. */
+	assert_int_equal(store_outbox_retry(f->s, id, 42, "HTTP 500"), 0);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
+	assert_int_equal(d.attempts, 1);
+	assert_string_equal(d.note, "published: https://example.com/1");
+	delivery_free(&d);
+	assert_int_equal(store_outbox_done(f->s, id), 0);
+	assert_int_equal(store_outbox_head(f->s, "care", &d), 0);
+	assert_null(d.note);
+
+	assert_int_equal(store_note_queue(f->s, c.id + 100, "care", "x"), -1);
+	assert_int_equal(store_note_queue(f->s, c.id, "care", NULL), -1);
+	assert_int_equal(store_note_queue(f->s, c.id, NULL, "x"), -1);
+	assert_int_equal(count(f->s, "pending"), 0);
+	conversation_free(&c);
+}
+
+static void
+test_conversation_claim(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c, *v;
+	size_t			 n;
+
+	assert_int_equal(record_text(f->s, "c0", NULL, "care", "hi"), 1);
+	assert_int_equal(record_text(f->s, "c1", "c0", "care", "again"), 1);
+	conv_of(f->s, "care", &c);
+	assert_string_equal(c.first_rule, "team/rule");
+	assert_null(c.claimed_by);
+	assert_null(c.claimed_name);
+	assert_int_equal(store_conversation_claim(f->s, c.id, "U1",
+	    "Ann Lee"), 0);
+	conversation_free(&c);
+	conv_of(f->s, "care", &c);
+	assert_string_equal(c.claimed_by, "U1");
+	assert_string_equal(c.claimed_name, "Ann Lee");
+	assert_int_equal(store_conversations_open(f->s, "care", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].claimed_by, "U1");
+	assert_string_equal(v[0].first_rule, "team/rule");
+	conversations_free(v, n);
+
+	/* Taken over, then released: a name without an id is not kept. */
+	assert_int_equal(store_conversation_claim(f->s, c.id, "U2", NULL), 0);
+	conversation_free(&c);
+	conv_of(f->s, "care", &c);
+	assert_string_equal(c.claimed_by, "U2");
+	assert_null(c.claimed_name);
+	assert_int_equal(store_conversation_claim(f->s, c.id, NULL, "Bo"), 0);
+	conversation_free(&c);
+	conv_of(f->s, "care", &c);
+	assert_null(c.claimed_by);
+	assert_null(c.claimed_name);
+	assert_int_equal(store_conversation_claim(f->s, c.id + 100, "U1",
+	    "Ann"), -1);
+	conversation_free(&c);
+}
+
+static void
+test_conversation_notes(void **state)
+{
+	struct fixture			*f = *state;
+	struct conversation_note	*v;
+	struct conversation		 c;
+	size_t				 n;
+	int64_t				 before = now_wall_ms();
+
+	assert_int_equal(record_text(f->s, "k0", NULL, "care", "hi"), 1);
+	conv_of(f->s, "care", &c);
+	assert_int_equal(store_conversation_notes(f->s, c.id, 10, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(store_conversation_note_add(f->s, c.id, "U1", "Ann",
+	    "called them"), 0);
+	assert_int_equal(store_conversation_note_add(f->s, c.id, NULL, NULL,
+	    "refund sent"), 0);
+	assert_int_equal(store_conversation_note_add(f->s, c.id, "U2", "Bo",
+	    "closed"), 0);
+	assert_int_equal(store_conversation_notes(f->s, c.id, 10, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].text, "called them");
+	assert_string_equal(v[0].user_id, "U1");
+	assert_string_equal(v[0].user_name, "Ann");
+	assert_true(v[0].time_ms >= before && v[0].time_ms <= now_wall_ms());
+	assert_string_equal(v[1].text, "refund sent");
+	assert_null(v[1].user_id);
+	assert_null(v[1].user_name);
+	assert_string_equal(v[2].text, "closed");
+	conversation_notes_free(v, n);
+	assert_int_equal(store_conversation_notes(f->s, c.id, 2, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].text, "called them");
+	assert_string_equal(v[1].text, "refund sent");
+	conversation_notes_free(v, n);
+	assert_int_equal(store_conversation_notes(f->s, c.id, 0, &v, &n), 0);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(store_conversation_note_add(f->s, c.id + 100, "U1",
+	    "Ann", "lost"), -1);
+	assert_int_equal(store_conversation_note_add(f->s, c.id, "U1", "Ann",
+	    NULL), -1);
+	assert_int_equal(store_conversation_notes(f->s, c.id + 100, 10, &v,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	conversation_free(&c);
+}
+
+static void
+test_baton(void **state)
+{
+	struct fixture	*f = *state;
+	char		*id = NULL, *name = NULL;
+
+	assert_int_equal(store_baton_get(f->s, "care", &id, &name), 0);
+	assert_null(id);
+	assert_null(name);
+	assert_int_equal(store_baton_set(f->s, "care", "U1", "Ann"), 0);
+	assert_int_equal(store_baton_set(f->s, "sales", "U9", NULL), 0);
+	assert_int_equal(store_baton_get(f->s, "care", &id, &name), 1);
+	assert_string_equal(id, "U1");
+	assert_string_equal(name, "Ann");
+	free(id);
+	free(name);
+	/* Passed on. */
+	assert_int_equal(store_baton_set(f->s, "care", "U2", "Bo"), 0);
+	assert_int_equal(store_baton_get(f->s, "care", &id, &name), 1);
+	assert_string_equal(id, "U2");
+	assert_string_equal(name, "Bo");
+	free(id);
+	free(name);
+	assert_int_equal(store_baton_get(f->s, "sales", &id, &name), 1);
+	assert_string_equal(id, "U9");
+	assert_null(name);
+	free(id);
+	/* Dropped, twice: nobody holds it, sales still does. */
+	assert_int_equal(store_baton_set(f->s, "care", NULL, NULL), 0);
+	assert_int_equal(store_baton_set(f->s, "care", NULL, NULL), 0);
+	assert_int_equal(store_baton_get(f->s, "care", &id, &name), 0);
+	assert_null(id);
+	assert_int_equal(store_baton_get(f->s, "sales", &id, &name), 1);
+	free(id);
+	assert_int_equal(store_baton_set(f->s, NULL, "U1", "Ann"), -1);
+}
+
+/* A post by author with handle (or NULL). */
+static struct post *
+mkpost_by(const char *id, const char *author, const char *handle)
+{
+	struct post	*p = mkpost(id, NULL, "the app is down");
+
+	free(p->author);
+	p->author = xstrdup(author);
+	if (handle != NULL)
+		p->author_handle = xstrdup(handle);
+	return p;
+}
+
+/* store_muted for a post by author/handle in team: 1, 0 or -1. */
+static int
+muted(struct store *s, const char *team, const char *author,
+    const char *handle)
+{
+	struct post	*p = mkpost_by("m", author, handle);
+	int		 rc;
+
+	rc = store_muted(s, team, p);
+	post_free(p);
+	return rc;
+}
+
+static void
+test_mutes(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*raw;
+	char		*v;
+
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "bob.example"),
+	    0);
+	/* By handle for one team: '@' and case do not matter. */
+	assert_int_equal(store_mute_set(f->s, "care", "@Bob.Example", "U1"),
+	    1);
+	assert_int_equal(store_mute_set(f->s, "care", "BOB.example", "U2"),
+	    0);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "bob.example"),
+	    1);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "@BOB.EXAMPLE"),
+	    1);
+	assert_int_equal(muted(f->s, "sales", "did:plc:bob", "bob.example"),
+	    0);
+	/* Without its handle the post is not known to be bob's. */
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", NULL), 0);
+	assert_int_equal(muted(f->s, "care", "did:plc:eve", "eve.example"),
+	    0);
+	raw = raw_open(f->db);
+	v = raw_text(raw, "SELECT author || ' ' || by_user FROM mutes", NULL);
+	assert_string_equal(v, "bob.example U1");
+	free(v);
+	sqlite3_close(raw);
+
+	/* By id, everywhere. */
+	assert_int_equal(store_mute_set(f->s, STORE_MUTE_GLOBAL,
+	    "DID:PLC:Eve", NULL), 1);
+	assert_int_equal(muted(f->s, "care", "did:plc:eve", NULL), 1);
+	assert_int_equal(muted(f->s, "sales", "did:plc:eve", "x.example"), 1);
+	assert_int_equal(muted(f->s, NULL, "did:plc:eve", NULL), 1);
+	assert_int_equal(muted(f->s, "sales", "did:plc:bob", "bob.example"),
+	    0);
+	/* A team mute of an author muted everywhere is its own row. */
+	assert_int_equal(store_mute_set(f->s, "sales", "did:plc:eve", NULL),
+	    1);
+	assert_int_equal(store_mute_clear(f->s, STORE_MUTE_GLOBAL,
+	    "@did:plc:EVE"), 1);
+	assert_int_equal(store_mute_clear(f->s, STORE_MUTE_GLOBAL,
+	    "did:plc:eve"), 0);
+	assert_int_equal(muted(f->s, "care", "did:plc:eve", NULL), 0);
+	assert_int_equal(muted(f->s, "sales", "did:plc:eve", NULL), 1);
+	assert_int_equal(store_mute_clear(f->s, "sales", "did:plc:eve"), 1);
+	assert_int_equal(store_mute_clear(f->s, "care", "bob.example"), 1);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "bob.example"),
+	    0);
+
+	assert_int_equal(store_mute_set(f->s, "care", "@", NULL), -1);
+	assert_int_equal(store_mute_set(f->s, NULL, "bob", NULL), -1);
+	assert_int_equal(store_mute_set(f->s, "care", NULL, NULL), -1);
+	assert_int_equal(store_mute_clear(f->s, "care", NULL), -1);
+}
+
+/* What a rollback takes back is not remembered as muted, nor unmuted. */
+static void
+test_mutes_rollback(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_mute_set(f->s, "care", "bob", NULL), 1);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "bob"), 1);
+	store_rollback(f->s);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "bob"), 0);
+	assert_int_equal(store_mute_set(f->s, "care", "bob", NULL), 1);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_mute_clear(f->s, "care", "bob"), 1);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "bob"), 0);
+	store_rollback(f->s);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "bob"), 1);
+	/* Mutes outlive a restart. */
+	store_close(f->s);
+	f->s = store_open(f->dir, &(char *){ NULL });
+	assert_non_null(f->s);
+	assert_int_equal(muted(f->s, "care", "did:plc:bob", "BOB"), 1);
+}
+
+static const char test_store_conf[] =
+	"sources = ( { name = \"bluesky\"; type = \"jetstream\"; } );\n"
+	"teams = (\n"
+	"  { name = \"care\"; chat = { type = \"console\"; };\n"
+	"    rules = ( { name = \"refunds\";\n"
+	"      keywords = [ \"refund\" ]; } ); },\n"
+	"  { name = \"sales\"; chat = { type = \"console\"; };\n"
+	"    rules = ( { name = \"prices\"; keywords = [ \"price\" ]; } ); }\n"
+	");\n";
+
+/* A router from test_store_conf, written into the fixture's directory. */
+static struct router *
+test_router(struct fixture *f, struct config **cfg)
+{
+	struct cfg_errors	 errs;
+	struct router		*rt;
+	char			*path, *cause = NULL;
+	FILE			*fp;
+
+	path = xasprintf("%s/switchboard.conf", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_true(fputs(test_store_conf, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	cfg_errors_init(&errs);
+	*cfg = config_load(path, &errs);
+	if (*cfg == NULL)
+		fail_msg("config: %s", errs.msgs.n > 0 ? errs.msgs.v[0] : "?");
+	cfg_errors_free(&errs);
+	free(path);
+	rt = router_new(*cfg, &cause);
+	if (rt == NULL)
+		fail_msg("router: %s", cause);
+	return rt;
+}
+
+/* Run one post by author through the pipeline; *d as decided. */
+static int
+pipe_post(struct store *s, const struct router *rt, const char *id,
+    const char *author, const char *text, struct decision *d)
+{
+	struct post	*p = mkpost(id, NULL, text);
+	int		 rc;
+
+	free(p->author);
+	p->author = xstrdup(author);
+	rc = pipeline_post(s, rt, p, d);
+	post_free(p);
+	return rc;
+}
+
+/* A muted author's post is dropped before it is recorded. */
+static void
+test_pipeline_muted(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*cfg;
+	struct router	*rt = test_router(f, &cfg);
+	struct decision	 d;
+
+	assert_int_equal(store_handle_set(f->s, "did:plc:bob", "bob.example"),
+	    0);
+	assert_int_equal(store_mute_set(f->s, "care", "@Bob.Example", "U1"),
+	    1);
+	/* The handle comes from the store, the mute names it. */
+	assert_int_equal(pipe_post(f->s, rt, "b1", "did:plc:bob",
+	    "refund please", &d), 1);
+	assert_int_equal(d.action, ROUTE_DROP);
+	assert_string_equal(d.rule, "muted");
+	assert_null(d.team);
+	assert_false(seen(f->s, "b1"));
+	assert_int_equal(count(f->s, NULL), 0);
+	/* Muted for care only: sales still hears bob. */
+	assert_int_equal(pipe_post(f->s, rt, "b2", "did:plc:bob",
+	    "what is the price", &d), 1);
+	assert_int_equal(d.action, ROUTE_TEAM);
+	assert_string_equal(d.team, "sales");
+	assert_true(seen(f->s, "b2"));
+	/* Others are heard by care. */
+	assert_int_equal(pipe_post(f->s, rt, "a1", "did:plc:alice",
+	    "refund please", &d), 1);
+	assert_int_equal(d.action, ROUTE_TEAM);
+	assert_string_equal(d.team, "care");
+	/* Muted everywhere by id. */
+	assert_int_equal(store_mute_set(f->s, STORE_MUTE_GLOBAL,
+	    "did:plc:alice", NULL), 1);
+	assert_int_equal(pipe_post(f->s, rt, "a2", "did:plc:alice",
+	    "what is the price", &d), 1);
+	assert_int_equal(d.action, ROUTE_DROP);
+	assert_string_equal(d.rule, "muted");
+	assert_false(seen(f->s, "a2"));
+	/* Unmuted: heard again. */
+	assert_int_equal(store_mute_clear(f->s, STORE_MUTE_GLOBAL,
+	    "did:plc:alice"), 1);
+	assert_int_equal(pipe_post(f->s, rt, "a2", "did:plc:alice",
+	    "what is the price", &d), 1);
+	assert_int_equal(d.action, ROUTE_TEAM);
+	assert_true(seen(f->s, "a2"));
+	assert_int_equal(count(f->s, NULL), 3);
+	router_free(rt);
+	config_free(cfg);
+}
+
+/* A draft for account on conversation c replying to post id (suffix). */
+static int64_t
+add_reply(struct store *s, const struct conversation *c, const char *id,
+    enum reply_state state, const char *team, const char *account,
+    const char *text)
+{
+	struct reply	 r;
+	int64_t		 rid = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.state = state;
+	r.conversation = c->id;
+	r.team = (char *)team;
+	r.account = (char *)account;
+	r.parent = mkpost(id, NULL, "ignored: the recorded post is used");
+	r.text = (char *)text;
+	r.user_id = (char *)"U1";
+	r.user_name = (char *)"Ann";
+	/* Ignored fields, set to see them ignored. */
+	r.key = (char *)"not a key";
+	r.attempts = 9;
+	r.url = (char *)"https://nope";
+	r.error = (char *)"nope";
+	assert_int_equal(store_reply_add(s, &r, &rid), 0);
+	post_free(r.parent);
+	assert_true(rid > 0);
+	return rid;
+}
+
+static void
+expect_reply_state(struct store *s, int64_t id, enum reply_state state)
+{
+	struct reply	r;
+
+	assert_int_equal(store_reply_get(s, id, &r), 1);
+	assert_int_equal(r.state, state);
+	reply_free(&r);
+}
+
+/* Draft, approved, tried, published; and one rejected, one failed. */
+static void
+test_reply_lifecycle(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c;
+	struct reply		 r, h;
+	struct strv		 accts;
+	int64_t			 id, id2, before = now_wall_ms(), n;
+	size_t			 i;
+
+	assert_int_equal(record_text(f->s, "q0", NULL, "care", "my refund?"),
+	    1);
+	assert_int_equal(record_text(f->s, "q1", "q0", "care", "hello?"), 1);
+	conv_of(f->s, "care", &c);
+	id = add_reply(f->s, &c, "q1", REPLY_DRAFT, "care", "masto",
+	    "Sorry! Sent today.");
+	assert_int_equal(store_reply_get(f->s, id, &r), 1);
+	assert_int_equal(r.id, id);
+	assert_int_equal(r.state, REPLY_DRAFT);
+	assert_int_equal(r.conversation, c.id);
+	assert_string_equal(r.code, c.code);
+	assert_string_equal(r.team, "care");
+	assert_string_equal(r.account, "masto");
+	assert_non_null(r.parent);
+	assert_string_equal(r.parent->id,
+	    "at://did:plc:alice/app.bsky.feed.post/q1");
+	assert_string_equal(r.parent->text, "hello?");
+	assert_string_equal(r.parent->reply_root,
+	    "at://did:plc:alice/app.bsky.feed.post/q0");
+	assert_string_equal(r.text, "Sorry! Sent today.");
+	assert_int_equal(strlen(r.key), 32);
+	assert_int_equal(strspn(r.key, "0123456789abcdef"), 32);
+	assert_string_equal(r.user_id, "U1");
+	assert_string_equal(r.user_name, "Ann");
+	assert_null(r.approved_by);
+	assert_int_equal(r.attempts, 0);
+	assert_true(r.created_ms >= before && r.created_ms <= now_wall_ms());
+	assert_null(r.url);
+	assert_null(r.published_id);
+	assert_null(r.error);
+
+	/* A draft is not published. */
+	assert_int_equal(store_reply_head(f->s, "masto", &h), 0);
+	assert_int_equal(store_reply_accounts(f->s, &accts), 0);
+	assert_int_equal(accts.n, 0);
+	strv_free(&accts);
+
+	assert_int_equal(store_reply_decide(f->s, id, true, "U7"), 0);
+	assert_int_equal(store_reply_decide(f->s, id, true, "U8"), 1);
+	assert_int_equal(store_reply_decide(f->s, id, false, "U8"), 1);
+	assert_int_equal(store_reply_head(f->s, "masto", &h), 1);
+	assert_int_equal(h.id, id);
+	assert_int_equal(h.state, REPLY_PENDING);
+	assert_string_equal(h.approved_by, "U7");
+	assert_string_equal(h.key, r.key);	/* fixed at creation */
+	assert_string_equal(h.parent->text, "hello?");
+	reply_free(&h);
+	assert_int_equal(store_reply_head(f->s, "bsky", &h), 0);
+	assert_int_equal(store_reply_accounts(f->s, &accts), 0);
+	assert_int_equal(accts.n, 1);
+	assert_string_equal(accts.v[0], "masto");
+	strv_free(&accts);
+
+	/* A retry later stays at the head; waiting is the caller's. */
+	assert_int_equal(store_reply_retry(f->s, id, before + 3600000,
+	    "HTTP 502"), 0);
+	assert_int_equal(store_reply_head(f->s, "masto", &h), 1);
+	assert_int_equal(h.id, id);
+	assert_int_equal(h.attempts, 1);
+	assert_int_equal(h.next_try_ms, before + 3600000);
+	assert_string_equal(h.error, "HTTP 502");
+	reply_free(&h);
+	assert_int_equal(store_reply_done(f->s, id, "https://m.example/@co/1",
+	    "109"), 0);
+	assert_int_equal(store_reply_head(f->s, "masto", &h), 0);
+	assert_int_equal(store_reply_get(f->s, id, &h), 1);
+	assert_int_equal(h.state, REPLY_DONE);
+	assert_string_equal(h.url, "https://m.example/@co/1");
+	assert_string_equal(h.published_id, "109");
+	assert_int_equal(h.attempts, 1);
+	reply_free(&h);
+	reply_free(&r);
+	reply_free(NULL);
+
+	/* Rejected: never pending, and not decided twice. */
+	id2 = add_reply(f->s, &c, "q0", REPLY_DRAFT, "care", "masto", "No.");
+	assert_int_equal(store_reply_decide(f->s, id2, false, "U7"), 0);
+	assert_int_equal(store_reply_get(f->s, id2, &r), 1);
+	assert_int_equal(r.state, REPLY_REJECTED);
+	assert_null(r.approved_by);
+	assert_string_equal(r.parent->text, "my refund?");
+	assert_int_equal(store_reply_decide(f->s, id2, true, "U7"), 1);
+	assert_int_equal(store_reply_head(f->s, "masto", &h), 0);
+
+	/* Queued pending directly, then failed for good. */
+	id2 = add_reply(f->s, &c, "q0", REPLY_PENDING, "care", "masto", "Hi");
+	assert_int_equal(store_reply_get(f->s, id2, &h), 1);
+	assert_string_not_equal(h.key, r.key);	/* each its own */
+	reply_free(&h);
+	reply_free(&r);
+	assert_int_equal(store_reply_decide(f->s, id2, true, "U7"), 1);
+	assert_int_equal(store_reply_fail(f->s, id2, "422 too long"), 0);
+	assert_int_equal(store_reply_get(f->s, id2, &r), 1);
+	assert_int_equal(r.state, REPLY_FAILED);
+	assert_string_equal(r.error, "422 too long");
+	reply_free(&r);
+
+	for (i = 0; i <= REPLY_REJECTED; i++) {
+		assert_int_equal(store_reply_count(f->s, (enum reply_state)i,
+		    &n), 0);
+		assert_int_equal(n, i == REPLY_DONE || i == REPLY_FAILED ||
+		    i == REPLY_REJECTED ? 1 : 0);
+	}
+	assert_int_equal(store_reply_count(f->s, (enum reply_state)99, &n),
+	    -1);
+	conversation_free(&c);
+}
+
+/* Oldest pending first, per account; an unreadable parent is failed. */
+static void
+test_reply_head_order(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c;
+	struct reply		 h;
+	struct strv		 accts;
+	int64_t			 a, b, x;
+	sqlite3			*raw;
+
+	assert_int_equal(record_text(f->s, "h0", NULL, "care", "one"), 1);
+	assert_int_equal(record_text(f->s, "h1", NULL, "care", "two"), 1);
+	conv_of(f->s, "care", &c);
+	x = add_reply(f->s, &c, "h1", REPLY_PENDING, "care", "masto", "x");
+	a = add_reply(f->s, &c, "h0", REPLY_PENDING, "care", "masto", "a");
+	b = add_reply(f->s, &c, "h0", REPLY_PENDING, "care", "bsky", "b");
+	assert_int_equal(store_reply_accounts(f->s, &accts), 0);
+	assert_int_equal(accts.n, 2);
+	assert_string_equal(accts.v[0], "bsky");
+	assert_string_equal(accts.v[1], "masto");
+	strv_free(&accts);
+	raw = raw_open(f->db);
+	raw_exec(raw, "UPDATE posts SET json = '[' WHERE id LIKE '%/h1'");
+	sqlite3_close(raw);
+	assert_int_equal(store_reply_head(f->s, "masto", &h), 1);
+	assert_int_equal(h.id, a);
+	reply_free(&h);
+	assert_int_equal(store_reply_get(f->s, x, &h), 1);
+	assert_int_equal(h.state, REPLY_FAILED);
+	assert_null(h.parent);
+	assert_non_null(strstr(h.error, "unreadable"));
+	reply_free(&h);
+	assert_int_equal(store_reply_head(f->s, "bsky", &h), 1);
+	assert_int_equal(h.id, b);
+	assert_string_equal(h.text, "b");
+	reply_free(&h);
+	conversation_free(&c);
+}
+
+static void
+test_replies_filter(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c, d;
+	struct reply		*v;
+	size_t			 n;
+	int64_t			 c1, c2, c3, d1;
+
+	assert_int_equal(record_text(f->s, "f0", NULL, "care", "care's"), 1);
+	conv_of(f->s, "care", &c);
+	assert_int_equal(record_text(f->s, "g0", NULL, "sales", "sales'"), 1);
+	conv_of(f->s, "sales", &d);
+	c1 = add_reply(f->s, &c, "f0", REPLY_DRAFT, "care", "masto", "c1");
+	d1 = add_reply(f->s, &d, "g0", REPLY_DRAFT, "sales", "masto", "d1");
+	c2 = add_reply(f->s, &c, "f0", REPLY_PENDING, "care", "masto", "c2");
+	c3 = add_reply(f->s, &c, "f0", REPLY_DRAFT, "care", "bsky", "c3");
+
+	/* A conversation's replies: all of them, whatever their state. */
+	assert_int_equal(store_replies(f->s, c.id, NULL, REPLY_DRAFT, &v, &n),
+	    0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].id, c1);
+	assert_int_equal(v[1].id, c2);
+	assert_int_equal(v[1].state, REPLY_PENDING);
+	assert_int_equal(v[2].id, c3);
+	assert_string_equal(v[2].code, c.code);
+	assert_string_equal(v[2].parent->text, "care's");
+	replies_free(v, n);
+	/* A team's drafts. */
+	assert_int_equal(store_replies(f->s, 0, "care", REPLY_DRAFT, &v, &n),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].id, c1);
+	assert_int_equal(v[1].id, c3);
+	replies_free(v, n);
+	assert_int_equal(store_replies(f->s, 0, "care", REPLY_PENDING, &v,
+	    &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, c2);
+	replies_free(v, n);
+	assert_int_equal(store_replies(f->s, 0, "sales", REPLY_DRAFT, &v, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, d1);
+	assert_string_equal(v[0].code, d.code);
+	replies_free(v, n);
+	assert_int_equal(store_replies(f->s, 0, "sales", REPLY_DONE, &v, &n),
+	    0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(store_replies(f->s, d.id + c.id + 100, NULL,
+	    REPLY_DRAFT, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_replies(f->s, 0, NULL, REPLY_DRAFT, &v, &n),
+	    -1);
+	assert_int_equal(store_replies(f->s, 0, "care", (enum reply_state)7,
+	    &v, &n), -1);
+	conversation_free(&c);
+	conversation_free(&d);
+}
+
+/* Unknown ids and bad replies get the answers store.h promises. */
+static void
+test_reply_unknown(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c;
+	struct reply		 r;
+	int64_t			 id = 5, n;
+
+	assert_int_equal(store_reply_get(f->s, 999, &r), 0);
+	assert_null(r.text);
+	assert_int_equal(store_reply_head(f->s, "masto", &r), 0);
+	assert_int_equal(store_reply_done(f->s, 999, "u", "i"), -1);
+	assert_int_equal(store_reply_retry(f->s, 999, 1, "e"), -1);
+	assert_int_equal(store_reply_fail(f->s, 999, "e"), -1);
+	assert_int_equal(store_reply_decide(f->s, 999, true, "U1"), -1);
+
+	assert_int_equal(record_text(f->s, "u0", NULL, "care", "hi"), 1);
+	conv_of(f->s, "care", &c);
+	memset(&r, 0, sizeof(r));
+	r.state = REPLY_DRAFT;
+	r.conversation = c.id;
+	r.account = (char *)"masto";
+	r.text = (char *)"hello";
+	r.parent = mkpost("never-recorded", NULL, "x");
+	assert_int_equal(store_reply_add(f->s, &r, &id), -1);
+	assert_int_equal(id, 0);
+	post_free(r.parent);
+	r.parent = mkpost("u0", NULL, "x");
+	r.conversation = c.id + 100;
+	assert_int_equal(store_reply_add(f->s, &r, &id), -1);
+	r.conversation = c.id;
+	r.state = REPLY_DONE;
+	assert_int_equal(store_reply_add(f->s, &r, &id), -1);
+	r.state = REPLY_PENDING;
+	r.text = NULL;
+	assert_int_equal(store_reply_add(f->s, &r, &id), -1);
+	r.text = (char *)"hello";
+	r.account = NULL;
+	assert_int_equal(store_reply_add(f->s, &r, &id), -1);
+	r.account = (char *)"masto";
+	assert_int_equal(store_reply_add(f->s, NULL, &id), -1);
+	/* Still good as it is now: team and user are optional. */
+	assert_int_equal(store_reply_add(f->s, &r, &id), 0);
+	assert_true(id > 0);
+	post_free(r.parent);
+	assert_int_equal(store_reply_count(f->s, REPLY_PENDING, &n), 0);
+	assert_int_equal(n, 1);
+	conversation_free(&c);
+}
+
+/* A reply added in a burst that is rolled back was never queued. */
+static void
+test_reply_rollback(void **state)
+{
+	struct fixture		*f = *state;
+	struct conversation	 c;
+	struct reply		 r;
+	int64_t			 id, n;
+
+	assert_int_equal(record_text(f->s, "w0", NULL, "care", "hi"), 1);
+	conv_of(f->s, "care", &c);
+	assert_int_equal(store_begin(f->s), 0);
+	id = add_reply(f->s, &c, "w0", REPLY_PENDING, "care", "masto", "hey");
+	assert_int_equal(store_reply_get(f->s, id, &r), 1);
+	reply_free(&r);
+	store_rollback(f->s);
+	assert_int_equal(store_reply_get(f->s, id, &r), 0);
+	assert_int_equal(store_reply_head(f->s, "masto", &r), 0);
+	assert_int_equal(store_reply_count(f->s, REPLY_PENDING, &n), 0);
+	assert_int_equal(n, 0);
+	/* Committed, it survives a reopen. */
+	id = add_reply(f->s, &c, "w0", REPLY_PENDING, "care", "masto", "hey");
+	store_close(f->s);
+	f->s = store_open(f->dir, &(char *){ NULL });
+	assert_non_null(f->s);
+	expect_reply_state(f->s, id, REPLY_PENDING);
+	conversation_free(&c);
+}
+
+static void
+audit_add(struct store *s, int64_t time_ms, const char *text)
+{
+	struct audit_entry	e;
+
+	memset(&e, 0, sizeof(e));
+	e.time_ms = time_ms;
+	e.user_id = (char *)"U1";
+	e.user_name = (char *)"Ann";
+	e.team = (char *)"care";
+	e.code = (char *)"K7QX";
+	e.action = (char *)"command";
+	e.text = (char *)text;
+	e.result = (char *)"ok";
+	assert_int_equal(store_audit_add(s, &e), 0);
+}
+
+static void
+test_audit(void **state)
+{
+	struct fixture		*f = *state;
+	struct audit_entry	*v, e;
+	size_t			 n;
+	int64_t			 before = now_wall_ms();
+
+	audit_add(f->s, 100, "show K7QX");
+	audit_add(f->s, 300, "claim K7QX");
+	audit_add(f->s, 200, "note K7QX called");
+	audit_add(f->s, 300, "reply K7QX hi");
+	memset(&e, 0, sizeof(e));
+	e.action = (char *)"publish";
+	e.text = (char *)"hi";
+	e.result = (char *)"published https://m.example/1";
+	assert_int_equal(store_audit_add(f->s, &e), 0);	/* now */
+
+	assert_int_equal(store_audit_list(f->s, 0, 100, &v, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0].text, "show K7QX");
+	assert_int_equal(v[0].time_ms, 100);
+	assert_string_equal(v[0].user_id, "U1");
+	assert_string_equal(v[0].user_name, "Ann");
+	assert_string_equal(v[0].team, "care");
+	assert_string_equal(v[0].code, "K7QX");
+	assert_string_equal(v[0].action, "command");
+	assert_string_equal(v[0].result, "ok");
+	assert_string_equal(v[1].text, "note K7QX called");
+	assert_string_equal(v[2].text, "claim K7QX");
+	assert_string_equal(v[3].text, "reply K7QX hi");
+	assert_true(v[2].id < v[3].id);
+	assert_string_equal(v[4].action, "publish");
+	assert_null(v[4].user_id);
+	assert_null(v[4].team);
+	assert_null(v[4].code);
+	assert_true(v[4].time_ms >= before && v[4].time_ms <= now_wall_ms());
+	audit_entries_free(v, n);
+
+	/* The newest two, oldest first. */
+	assert_int_equal(store_audit_list(f->s, 0, 2, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].text, "reply K7QX hi");
+	assert_string_equal(v[1].action, "publish");
+	audit_entries_free(v, n);
+	/* Since 200, at most 3 of the newest: 300, 300, now. */
+	assert_int_equal(store_audit_list(f->s, 200, 3, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].text, "claim K7QX");
+	assert_string_equal(v[1].text, "reply K7QX hi");
+	audit_entries_free(v, n);
+	assert_int_equal(store_audit_list(f->s, 200, 10, &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0].text, "note K7QX called");
+	audit_entries_free(v, n);
+	assert_int_equal(store_audit_list(f->s, now_wall_ms() + 60000, 10,
+	    &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(store_audit_list(f->s, 0, 0, &v, &n), 0);
+	assert_int_equal(n, 0);
+
+	e.result = NULL;
+	assert_int_equal(store_audit_add(f->s, &e), -1);
+	e.result = (char *)"ok";
+	e.action = NULL;
+	assert_int_equal(store_audit_add(f->s, &e), -1);
+	assert_int_equal(store_audit_add(f->s, NULL), -1);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1314,6 +2324,20 @@ main(void)
 		T(test_conversation_status),
 		T(test_conversations_open_order),
 		T(test_conversation_posts),
+		T(test_migrate_from_v2),
+		T(test_note_queue),
+		T(test_conversation_claim),
+		T(test_conversation_notes),
+		T(test_baton),
+		T(test_mutes),
+		T(test_mutes_rollback),
+		T(test_pipeline_muted),
+		T(test_reply_lifecycle),
+		T(test_reply_head_order),
+		T(test_replies_filter),
+		T(test_reply_unknown),
+		T(test_reply_rollback),
+		T(test_audit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
