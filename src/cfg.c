@@ -26,6 +26,9 @@ static const char *const cfg_secret_names[] = {
 	"access_token",
 	"slack_signing_secret",
 	"mattermost_token",
+	"app_password",
+	"secret_key",
+	"app_token",
 	NULL
 };
 

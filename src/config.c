@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "config.h"
+#include "config_parse.h"
 #include "nostr.h"
 #include "sink.h"
 #include "source.h"
@@ -64,7 +65,8 @@ static const struct {
 };
 
 static const char *const config_root_keys[] = {
-	"general", "sources", "teams", "routing", "listener", NULL
+	"general", "sources", "teams", "routing", "listener", "accounts",
+	"commands", "socket_mode", NULL
 };
 static const char *const config_general_keys[] = {
 	"state_directory", "log_level", "shutdown_timeout", NULL
@@ -75,7 +77,7 @@ static const char *const config_listener_keys[] = {
 };
 static const char *const config_source_keys[] = { "name", "type", NULL };
 static const char *const config_team_keys[] = {
-	"name", "chat", "rules", NULL
+	"name", "chat", "rules", "reply", NULL
 };
 static const char *const config_chat_keys[] = {
 	"type", "webhook_url", "rate", "burst", "timeout", "channel_id", NULL
@@ -153,7 +155,7 @@ config_name_ok(const char *s)
 }
 
 /* A required name: present, a string and well-formed.  NULL if not. */
-static char *
+char *
 config_name(const config_setting_t *g, struct cfg_errors *errs)
 {
 	char	*name;
@@ -197,7 +199,7 @@ config_list_of_groups(const config_setting_t *root, const char *key,
 }
 
 /* An optional group member: NULL when absent or (error) not a group. */
-static const config_setting_t *
+const config_setting_t *
 config_group(const config_setting_t *parent, const char *key,
     struct cfg_errors *errs)
 {
@@ -478,7 +480,7 @@ config_source_read(struct source_conf *sc, const config_setting_t *g,
 }
 
 /* The setting that holds a secret, whichever of its three forms. */
-static const config_setting_t *
+const config_setting_t *
 config_secret_setting(const config_setting_t *g, const char *key)
 {
 	static const char *const suffixes[] = { "", "_file", "_env" };
@@ -646,6 +648,7 @@ config_team_read(struct team_conf *t, const config_setting_t *g,
 			    c->teams[i].line);
 	config_rules(g, "rules", CONFIG_RULE_TEAM, t->name ? t->name : "?",
 	    &t->rules, &t->nrules, errs);
+	config_reply(t, g, c, errs);
 }
 
 static void
@@ -748,6 +751,8 @@ config_build(struct config *c, const config_setting_t *root,
 
 	cfg_check_keys(root, config_root_keys, NULL, errs);
 	config_general(c, root, errs);
+	/* Before the teams, whose reply groups name accounts. */
+	config_accounts(c, root, errs);
 	if (config_list_of_groups(root, "sources", "source", errs,
 	    &list) == 0) {
 		c->nsources = (size_t)config_setting_length(list);
@@ -767,6 +772,8 @@ config_build(struct config *c, const config_setting_t *root,
 	}
 	config_routing(c, root, errs);
 	config_listener(c, root, errs);
+	config_commands(c, root, errs);
+	config_socket_mode(c, root, errs);
 }
 
 /*
@@ -904,6 +911,8 @@ config_free(struct config *c)
 
 	if (c == NULL)
 		return;
+	/* First: it walks c->teams. */
+	config_reply_free(c);
 	for (i = 0; i < c->nsources; i++) {
 		if (c->sources[i].settings != NULL &&
 		    c->sources[i].ops != NULL &&

@@ -7,6 +7,8 @@ UNIT_TESTS = \
 	tests/unit/test_json_scan \
 	tests/unit/test_mastodon \
 	tests/unit/test_nostr \
+	tests/unit/test_policy \
+	tests/unit/test_publish \
 	tests/unit/test_router \
 	tests/unit/test_sink \
 	tests/unit/test_slash \
@@ -35,6 +37,12 @@ tests_unit_test_mastodon_LDADD = $(TEST_LDADD)
 tests_unit_test_nostr_SOURCES = tests/unit/test_nostr.c tests/unit/harness.h
 tests_unit_test_nostr_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_nostr_LDADD = $(TEST_LDADD)
+tests_unit_test_policy_SOURCES = tests/unit/test_policy.c tests/unit/harness.h
+tests_unit_test_policy_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_policy_LDADD = $(TEST_LDADD)
+tests_unit_test_publish_SOURCES = tests/unit/test_publish.c tests/unit/harness.h
+tests_unit_test_publish_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_publish_LDADD = $(TEST_LDADD)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c tests/unit/harness.h
 tests_unit_test_router_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_router_LDADD = $(TEST_LDADD)

@@ -23,6 +23,9 @@
 
 #define WEBHOOK_FROM_ENV	"https://chat.example.com/hooks/fromenv"
 #define INSECURE_FROM_ENV	"http://chat.example.com/hooks/ENVTOKEN"
+#define BSKY_PASSWORD_ENV	"abcd-SECRET-envp-wxyz"
+#define NOSTR_TEST_KEY	\
+	"67dea2ed018072d675f5415ecfaed7d2597555e202d85b3d65ea4e58d2d92ffa"
 
 static char	*srcdir;	/* absolute; the working directory */
 
@@ -99,6 +102,18 @@ test_shipped_files(void **state)
 	assert_int_equal(c->routing.drop[1].keywords.n, 0);
 	assert_int_equal(c->routing.drop[1].authors.n, 1);
 	assert_true(c->routing.drop[1].line > c->routing.drop[0].line);
+	/* Replies: the documented sections are live, not only comments. */
+	assert_int_equal(c->naccounts, 2);
+	assert_ptr_equal(config_team_account(c, config_team(c, "care"),
+	    "bluesky"), config_account(c, "acme-bluesky"));
+	assert_string_equal(config_account(c, "acme-bluesky")->base_url,
+	    "https://bsky.social");
+	assert_true(config_team(c, "care")->reply.links_restricted);
+	assert_int_equal(config_team(c, "care")->reply.private_rules.n, 1);
+	assert_true(config_team(c, "pr")->reply.links_restricted);
+	assert_int_equal(config_team(c, "pr")->reply.allowed_domains.n, 0);
+	assert_string_equal(c->commands.name, "/sb");
+	assert_null(c->socket_mode.app_token);
 	config_free(c);
 
 	c = load_ok("conf/demo.conf");
@@ -150,6 +165,19 @@ test_defaults(void **state)
 	assert_null(config_team(c, "sales"));
 	assert_null(config_source(c, "nope"));
 	assert_ptr_equal(config_source(c, "bluesky"), &c->sources[0]);
+	/* No accounts, no reply group, commands and Socket Mode off. */
+	assert_int_equal(c->naccounts, 0);
+	assert_null(config_account(c, "care"));
+	assert_null(config_team_account(c, t, "mastodon"));
+	assert_int_equal(t->reply.accounts.n, 0);
+	assert_int_equal(t->reply.publishers.n, 0);
+	assert_false(t->reply.links_restricted);
+	assert_null(t->reply.sign_off);
+	assert_null(t->reply.private_invitation);
+	assert_string_equal(c->commands.name, "/sb");
+	assert_int_equal(c->commands.admins.n, 0);
+	assert_null(c->socket_mode.app_token);
+	assert_string_equal(c->socket_mode.api_url, "https://slack.com/api");
 	config_free(c);
 }
 
@@ -247,6 +275,138 @@ test_values(void **state)
 	assert_string_equal(c->routing.drop[0].name, "spam");
 	assert_int_equal(c->routing.drop[0].keywords.n, 1);
 	config_free(c);
+}
+
+static void
+assert_account(const struct account_conf *a, const char *type,
+    const char *base_url, size_t max_length, int timeout_ms)
+{
+	assert_non_null(a);
+	assert_string_equal(a->type, type);
+	if (base_url == NULL)
+		assert_null(a->base_url);
+	else
+		assert_string_equal(a->base_url, base_url);
+	assert_int_equal(a->max_length, max_length);
+	assert_int_equal(a->timeout_ms, timeout_ms);
+}
+
+/* Accounts, a team's reply group, commands and Socket Mode. */
+static void
+test_replies(void **state)
+{
+	static const char *const care_accounts[] = {
+		"acme-masto", "acme-bsky", "acme-nostr"
+	};
+	static const char *const publishers[] = { "Alice", "U024BE7LH" };
+	static const char *const managers[] = { "dave", "Erin" };
+	static const char *const domains[] = {
+		"acme.example", "help.acme.example"
+	};
+	static const char *const blocked[] = { "idiot", "shut up" };
+	static const char *const admins[] = { "root", "UADMIN0001" };
+	static const char *const star[] = { "*" };
+	static const char *const carol[] = { "carol" };
+	static const char *const health[] = { "health" };
+	struct config			*c;
+	const struct account_conf	*a;
+	const struct team_conf		*t;
+
+	(void)state;
+	c = load_ok("tests/conf/good/replies.conf");
+	assert_int_equal(c->naccounts, 5);
+
+	a = config_account(c, "acme-masto");
+	assert_account(a, "mastodon", "https://mastodon.example", 1000, 5000);
+	assert_string_equal(a->access_token, "mastodon-SECRET-token-1234");
+	assert_null(a->app_password);
+	assert_null(a->secret_key);
+	assert_int_equal(a->line, 6);
+	a = config_account(c, "acme-bsky");
+	assert_account(a, "bluesky", "https://bsky.social", 300, 10000);
+	assert_string_equal(a->identifier, "acme.bsky.social");
+	assert_string_equal(a->app_password, BSKY_PASSWORD_ENV);
+	assert_null(a->access_token);
+	a = config_account(c, "acme-nostr");
+	assert_account(a, "nostr", NULL, 2000, 10000);
+	assert_string_equal(a->secret_key, NOSTR_TEST_KEY);	/* nsec */
+	assert_int_equal(a->relays.n, 2);
+	assert_string_equal(a->relays.v[1], "ws://127.0.0.1:7447");
+	a = config_account(c, "test-nostr");
+	assert_account(a, "nostr", NULL, 280, 10000);
+	assert_string_equal(a->secret_key, NOSTR_TEST_KEY);	/* hex */
+	assert_int_equal(a->relays.n, 1);
+	a = config_account(c, "local-bsky");
+	assert_account(a, "bluesky", "http://127.0.0.1:2583", 300, 10000);
+	assert_null(config_account(c, "nope"));
+
+	t = config_team(c, "care");
+	assert_strv(&t->reply.accounts, 3, care_accounts);
+	assert_strv(&t->reply.publishers, 2, publishers);
+	assert_strv(&t->reply.drafters, 1, star);
+	assert_strv(&t->reply.spokespeople, 1, carol);
+	assert_strv(&t->reply.managers, 2, managers);
+	assert_strv(&t->reply.blocked_words, 2, blocked);
+	assert_true(t->reply.links_restricted);
+	assert_strv(&t->reply.allowed_domains, 2, domains);
+	assert_string_equal(t->reply.sign_off, "-- Acme Care");
+	assert_strv(&t->reply.private_rules, 1, health);
+	assert_string_equal(t->reply.private_invitation, "Please write to us "
+	    "at care@acme.example so we can help in private.");
+	assert_ptr_equal(config_team_account(c, t, "mastodon"),
+	    config_account(c, "acme-masto"));
+	assert_ptr_equal(config_team_account(c, t, "bluesky"),
+	    config_account(c, "acme-bsky"));
+	assert_ptr_equal(config_team_account(c, t, "nostr"),
+	    config_account(c, "acme-nostr"));
+	assert_null(config_team_account(c, t, "matrix"));
+
+	t = config_team(c, "pr");
+	assert_true(t->reply.links_restricted);	/* [] : no links at all */
+	assert_int_equal(t->reply.allowed_domains.n, 0);
+	assert_null(config_team_account(c, t, "mastodon"));
+	assert_ptr_equal(config_team_account(c, t, "nostr"),
+	    config_account(c, "test-nostr"));
+	t = config_team(c, "sales");
+	assert_false(t->reply.links_restricted);
+	assert_null(config_team_account(c, t, "nostr"));
+
+	assert_string_equal(c->commands.name, "/acme");
+	assert_strv(&c->commands.admins, 2, admins);
+	assert_string_equal(c->socket_mode.app_token,
+	    "xapp-1-A0FILE-123-abcdef");
+	assert_string_equal(c->socket_mode.api_url,
+	    "http://127.0.0.1:9999/api");
+	config_free(c);
+}
+
+/* A copy outlives the config it came from (a reload mid-publish). */
+static void
+test_account_dup(void **state)
+{
+	struct config		*c;
+	struct account_conf	*masto, *nostr;
+
+	(void)state;
+	c = load_ok("tests/conf/good/replies.conf");
+	masto = account_conf_dup(config_account(c, "acme-masto"));
+	nostr = account_conf_dup(config_account(c, "acme-nostr"));
+	assert_ptr_not_equal(masto->access_token,
+	    config_account(c, "acme-masto")->access_token);
+	config_free(c);
+	assert_string_equal(masto->name, "acme-masto");
+	assert_string_equal(masto->base_url, "https://mastodon.example");
+	assert_string_equal(masto->access_token, "mastodon-SECRET-token-1234");
+	assert_int_equal(masto->max_length, 1000);
+	assert_int_equal(masto->timeout_ms, 5000);
+	assert_null(masto->secret_key);
+	assert_string_equal(nostr->secret_key, NOSTR_TEST_KEY);
+	assert_int_equal(nostr->relays.n, 2);
+	assert_string_equal(nostr->relays.v[0], "wss://relay.example");
+	account_conf_free(masto);
+	account_conf_free(nostr);
+	account_conf_free(NULL);
+	assert_null(account_conf_dup(NULL));
 }
 
 static void
@@ -480,6 +640,19 @@ test_secrets_not_shown(void **state)
 	    "ENVTOKEN");
 	assert_no_message_contains("tests/conf/bad/secret-both.conf",
 	    "B0/a");
+	/* Account tokens, passwords and keys, valid or not. */
+	assert_no_message_contains("tests/conf/bad/accounts.conf", "SECRET");
+	assert_no_message_contains("tests/conf/bad/accounts.conf",
+	    "0elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg");
+	assert_no_message_contains("tests/conf/bad/accounts.conf",
+	    "vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe6");
+	assert_no_message_contains("tests/conf/bad/accounts.conf",
+	    "BAAEDCE6");
+	assert_no_message_contains("tests/conf/bad/accounts.conf",
+	    "ELFCS4FR0L0R8");
+	assert_no_message_contains("tests/conf/bad/socket-mode.conf",
+	    "SECRETBOT");
+	assert_no_message_contains("tests/conf/bad/socket-mode.conf", "xoxb");
 }
 
 static void
@@ -614,6 +787,8 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_rule_npub),
+		cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_account_dup),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_other_cwd),
 		cmocka_unit_test(test_fingerprint),
@@ -633,6 +808,7 @@ main(void)
 	srcdir = getcwd(NULL, 0);
 	setenv("SB_TEST_WEBHOOK_URL", WEBHOOK_FROM_ENV, 1);
 	setenv("SB_TEST_INSECURE_URL", INSECURE_FROM_ENV, 1);
+	setenv("SB_TEST_BSKY_PASSWORD", BSKY_PASSWORD_ENV, 1);
 	unsetenv("SB_TEST_UNSET_VAR");
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	free(srcdir);

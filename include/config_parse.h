@@ -1,0 +1,35 @@
+/*
+ * Private to config.c and config_reply.c: the helpers both use while
+ * reading a file, and the reply-side steps config.c calls in order.
+ */
+#ifndef SB_CONFIG_PARSE_H
+#define SB_CONFIG_PARSE_H
+
+#include "cfg.h"
+#include "config.h"
+
+/* g's required "name", [a-z0-9][a-z0-9_-]{0,31}; NULL if not. */
+char	*config_name(const config_setting_t *g, struct cfg_errors *);
+/* parent's optional group key: NULL when absent or (error) no group. */
+const config_setting_t *config_group(const config_setting_t *parent,
+	    const char *key, struct cfg_errors *);
+/* Which of key, key_file or key_env is set, for errors; else g. */
+const config_setting_t *config_secret_setting(const config_setting_t *g,
+	    const char *key);
+
+/* The top-level accounts list into c; before the teams, which name them. */
+void	config_accounts(struct config *c, const config_setting_t *root,
+	    struct cfg_errors *);
+/* team's reply group into t->reply; t's rules must be read already. */
+void	config_reply(struct team_conf *t, const config_setting_t *team,
+	    const struct config *c, struct cfg_errors *);
+/* The top-level commands group into c->commands. */
+void	config_commands(struct config *c, const config_setting_t *root,
+	    struct cfg_errors *);
+/* The top-level socket_mode group into c->socket_mode. */
+void	config_socket_mode(struct config *c, const config_setting_t *root,
+	    struct cfg_errors *);
+/* Frees (secrets wiped) what the four above put in c; not c itself. */
+void	config_reply_free(struct config *c);
+
+#endif
