@@ -71,7 +71,8 @@ enum sink_result sink_classify(const struct http_response *,
 const char	*sink_platform_name(const char *platform); /* "Bluesky" */
 /*
  * What kind of note a delivery is, for its first line: NULL for a new
- * post, "Edited by its author" or "Deleted by its author".
+ * post, "Edited by its author", "Deleted by its author", or "Note" for
+ * switchboard's own text (delivery.note).
  */
 const char	*sink_kind_label(const struct delivery *);
 /* Whether the post was not public: a direct or followers-only mention. */

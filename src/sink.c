@@ -154,8 +154,9 @@ sink_kind_label(const struct delivery *d)
 		return "Edited by its author";
 	case DELIVERY_DELETE:
 		return "Deleted by its author";
-	case DELIVERY_POST:
 	case DELIVERY_NOTE:
+		return "Note";
+	case DELIVERY_POST:
 		break;
 	}
 	return NULL;

@@ -62,8 +62,10 @@ sink_console_header(struct buf *b, const struct delivery *d)
 		buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
 		sink_console_clean(b, d->code, "");
 	}
-	buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
-	sink_console_clean(b, d->rule != NULL ? d->rule : "?", "");
+	if (d->kind != DELIVERY_NOTE) {
+		buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
+		sink_console_clean(b, d->rule != NULL ? d->rule : "?", "");
+	}
 	if (sink_kind_label(d) != NULL) {
 		buf_adds(b, " " SINK_CONSOLE_RULE SINK_CONSOLE_RULE " ");
 		buf_adds(b, sink_kind_label(d));
@@ -120,11 +122,20 @@ static char *
 sink_console_render(const struct delivery *d)
 {
 	struct buf	 b;
-	const char	*text = d->post->text;
+	const char	*text;
 	char		*cut;
 
 	buf_init(&b);
 	sink_console_header(&b, d);
+	if (d->kind == DELIVERY_NOTE && d->note != NULL) {
+		cut = text_truncate(d->note, SINK_CONSOLE_TEXT_MAX);
+		buf_adds(&b, "  ");
+		sink_console_clean(&b, cut, "  ");
+		free(cut);
+		buf_adds(&b, "\n\n");
+		return buf_steal(&b);
+	}
+	text = d->post->text;
 	sink_console_byline(&b, d->post);
 	/* Image-only posts are real and common; say so instead of "". */
 	if (text == NULL || *text == '\0')
@@ -146,7 +157,7 @@ sink_console_write(const struct chat_conf *chat, const struct delivery *d,
 	int	 failed;
 
 	(void)chat;
-	if (d->post == NULL) {
+	if (d->post == NULL && d->kind != DELIVERY_NOTE) {
 		*cause = xstrdup("console: delivery has no post");
 		return SINK_FAIL;
 	}

@@ -13,6 +13,7 @@
 #define SINK_MATTERMOST_TEXT_MAX	4000
 #define SINK_MATTERMOST_QUOTED_MAX	12000
 #define SINK_MATTERMOST_LANGS_MAX	40
+#define SINK_MATTERMOST_NOTE_MAX	4000
 
 #define SINK_MATTERMOST_ZWSP		"\xe2\x80\x8b"
 #define SINK_MATTERMOST_DOT		" \xc2\xb7 "
@@ -203,6 +204,54 @@ sink_mattermost_markdown(const struct delivery *d)
 	return buf_steal(&b);
 }
 
+/*
+ * A note from switchboard itself: "`K7QX` · Reply by alice published:
+ * [URL](URL)".  A URL becomes a Markdown link, whose target escaping
+ * would break (Mastodon URLs hold an '@').
+ */
+static char *
+sink_mattermost_note(const struct delivery *d)
+{
+	struct buf	 b;
+	char		*cut, *word;
+	const char	*p, *end;
+
+	buf_init(&b);
+	buf_adds(&b, "");
+	if (d->code != NULL) {
+		sink_mattermost_code(&b, d->code);
+		buf_adds(&b, " \xc2\xb7 ");
+	}
+	cut = text_truncate(d->note, SINK_MATTERMOST_NOTE_MAX);
+	for (p = cut; *p != '\0'; p = end) {
+		end = p;
+		if (strncmp(p, "https://", 8) == 0 ||
+		    strncmp(p, "http://", 7) == 0) {
+			while (*end != '\0' && *end != ' ' && *end != '\n')
+				end++;
+			word = xstrndup(p, (size_t)(end - p));
+			buf_addc(&b, '[');
+			sink_mattermost_escape(&b, word, false);
+			buf_adds(&b, "](");
+			sink_url_encode(&b, word);
+			buf_addc(&b, ')');
+			free(word);
+			continue;
+		}
+		/* Up to the next URL that starts a word. */
+		while (*end != '\0' && !((end == cut || end[-1] == ' ' ||
+		    end[-1] == '\n') && end != p &&
+		    (strncmp(end, "https://", 8) == 0 ||
+		    strncmp(end, "http://", 7) == 0)))
+			end++;
+		word = xstrndup(p, (size_t)(end - p));
+		sink_mattermost_escape(&b, word, p == cut);
+		free(word);
+	}
+	free(cut);
+	return buf_steal(&b);
+}
+
 static int
 sink_mattermost_format(const struct chat_conf *chat,
     const struct delivery *d, struct http_request *req, char **cause)
@@ -214,11 +263,14 @@ sink_mattermost_format(const struct chat_conf *chat,
 		*cause = xstrdup("mattermost: no webhook_url");
 		return -1;
 	}
-	if (d->post == NULL) {
+	if (d->post == NULL && d->kind != DELIVERY_NOTE) {
 		*cause = xstrdup("mattermost: delivery has no post");
 		return -1;
 	}
-	md = sink_mattermost_markdown(d);
+	if (d->kind == DELIVERY_NOTE && d->note != NULL)
+		md = sink_mattermost_note(d);
+	else
+		md = sink_mattermost_markdown(d);
 	msg = json_pack("{s:s}", "text", md);
 	free(md);
 	return sink_json_request(req, "mattermost", chat->webhook_url,

@@ -163,6 +163,43 @@ sink_slack_fallback(const struct delivery *d, const char *text)
 	return buf_steal(&b);
 }
 
+/* A note from switchboard itself: "`K7QX` · Reply by alice published: URL" */
+static json_t *
+sink_slack_note(const struct delivery *d)
+{
+	struct buf	 b;
+	char		*fallback, *note;
+	json_t		*msg;
+
+	buf_init(&b);
+	buf_addc(&b, '[');
+	sink_slack_escape(&b, d->destination);
+	buf_adds(&b, "] ");
+	fallback = text_truncate(d->note, SINK_SLACK_FALLBACK_MAX);
+	sink_slack_escape(&b, fallback);
+	free(fallback);
+	fallback = buf_steal(&b);
+	buf_init(&b);
+	if (d->code != NULL) {
+		buf_addc(&b, '`');
+		sink_slack_escape(&b, d->code);
+		buf_adds(&b, "` \xc2\xb7 ");
+	}
+	/* The code takes a few characters of the section's 3000. */
+	note = sink_fit(d->note, SINK_SLACK_SECTION_MAX - 100,
+	    SINK_SLACK_SECTION_MAX - 100, sink_slack_escaped);
+	buf_adds(&b, note);
+	free(note);
+	msg = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}], s:b, s:b}",
+	    "text", fallback,
+	    "blocks",
+	    "type", "section", "text", "type", "mrkdwn", "text", b.data,
+	    "unfurl_links", 0, "unfurl_media", 0);
+	free(fallback);
+	buf_free(&b);
+	return msg;
+}
+
 static int
 sink_slack_format(const struct chat_conf *chat, const struct delivery *d,
     struct http_request *req, char **cause)
@@ -176,6 +213,10 @@ sink_slack_format(const struct chat_conf *chat, const struct delivery *d,
 		*cause = xstrdup("slack: no webhook_url");
 		return -1;
 	}
+	if (d->kind == DELIVERY_NOTE && d->note != NULL)
+		return sink_json_request(req, "slack", chat->webhook_url,
+		    "application/json; charset=utf-8", sink_slack_note(d),
+		    cause);
 	if (d->post == NULL) {
 		*cause = xstrdup("slack: delivery has no post");
 		return -1;

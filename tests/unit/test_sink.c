@@ -555,6 +555,53 @@ test_empty_text(void **state)
 	delivery_free(&d);
 }
 
+/*
+ * A note from switchboard (a reply's result): the text as written, in
+ * the conversation's thread, escaped like any user text because it
+ * carries a chat user's name and a URL.
+ */
+static void
+test_note(void **state)
+{
+	struct delivery	 d;
+	json_t		*msg, *blocks;
+	char		*md, *out;
+
+	(void)state;
+	delivery_reply(&d);
+	d.kind = DELIVERY_NOTE;
+	d.note = xstrdup("Reply by <@U1|eve> & co published: "
+	    "https://mastodon.example/@brand/1?a=1&b=2");
+
+	msg = http_format(&sink_slack_ops, &d,
+	    "Content-Type: application/json; charset=utf-8",
+	    "slack-note.json");
+	blocks = json_object_get(msg, "blocks");
+	assert_int_equal(json_array_size(blocks), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(json_array_get(blocks, 0), "text"), "text")),
+	    "`K7QX` \xc2\xb7 Reply by &lt;@U1|eve&gt; &amp; co published: "
+	    "https://mastodon.example/@brand/1?a=1&amp;b=2");
+	assert_string_equal(json_string_value(json_object_get(msg, "text")),
+	    "[care] Reply by &lt;@U1|eve&gt; &amp; co published: "
+	    "https://mastodon.example/@brand/1?a=1&amp;b=2");
+	json_decref(msg);
+
+	md = mattermost_text(&d, "mattermost-note.json");
+	assert_string_equal(md, "`K7QX` \xc2\xb7 Reply by &lt;@\xe2\x80\x8bU1\\|eve&gt; "
+	    "&amp; co published: [https://mastodon.example/@\xe2\x80\x8b" "brand/1?a=1&amp;b=2]"
+	    "(https://mastodon.example/@brand/1?a=1&b=2)");
+	free(md);
+
+	out = console_golden(&d, "console-note.txt");
+	assert_non_null(strstr(out, " K7QX \xe2\x94\x80\xe2\x94\x80 Note "));
+	assert_null(strstr(out, "thread"));
+	assert_true(ends_with(out, "\n  Reply by <@U1|eve> & co published: "
+	    "https://mastodon.example/@brand/1?a=1&b=2\n\n"));
+	free(out);
+	delivery_free(&d);
+}
+
 static void
 test_hostile_slack(void **state)
 {
@@ -1259,6 +1306,7 @@ main(void)
 		cmocka_unit_test(test_japanese),
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_empty_text),
+		cmocka_unit_test(test_note),
 		cmocka_unit_test(test_hostile_slack),
 		cmocka_unit_test(test_hostile_mattermost),
 		cmocka_unit_test(test_hostile_console),
