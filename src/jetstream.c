@@ -275,7 +275,7 @@ static int
 jetstream_reply(struct post *p, const struct json_scan *js, int record,
     char **cause)
 {
-	int	reply, root, parent, root_uri, parent_uri;
+	int	reply, root, parent, root_uri, parent_uri, root_cid, parent_cid;
 
 	if (jetstream_object(js, record, "commit.record", "reply", false,
 	    &reply, cause) != 0)
@@ -289,10 +289,19 @@ jetstream_reply(struct post *p, const struct json_scan *js, int record,
 	    jetstream_string(js, root, "commit.record.reply.root", "uri", true,
 	    &root_uri, cause) != 0 ||
 	    jetstream_string(js, parent, "commit.record.reply.parent", "uri",
-	    true, &parent_uri, cause) != 0)
+	    true, &parent_uri, cause) != 0 ||
+	    jetstream_string(js, root, "commit.record.reply.root", "cid",
+	    false, &root_cid, cause) != 0 ||
+	    jetstream_string(js, parent, "commit.record.reply.parent", "cid",
+	    false, &parent_cid, cause) != 0)
 		return -1;
 	p->reply_root = json_scan_strdup(js, root_uri);
 	p->reply_parent = json_scan_strdup(js, parent_uri);
+	/* A reply to this post must name the thread's root by cid too. */
+	if (root_cid != -1)
+		p->reply_root_cid = json_scan_strdup(js, root_cid);
+	if (parent_cid != -1)
+		p->reply_parent_cid = json_scan_strdup(js, parent_cid);
 	return 0;
 }
 

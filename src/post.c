@@ -31,6 +31,8 @@ post_free(struct post *p)
 	free(p->created_at);
 	free(p->reply_root);
 	free(p->reply_parent);
+	free(p->reply_root_cid);
+	free(p->reply_parent_cid);
 	strv_free(&p->mentions);
 	strv_free(&p->hashtags);
 	strv_free(&p->links);
@@ -48,7 +50,8 @@ post_root(const struct post *p)
 /* The string members, by name, so both directions list them once. */
 #define POST_STRINGS(X)							\
 	X(platform) X(id) X(cid) X(author) X(author_handle) X(text)	\
-	X(created_at) X(reply_root) X(reply_parent) X(url) X(visibility)
+	X(created_at) X(reply_root) X(reply_parent) X(reply_root_cid)	\
+	X(reply_parent_cid) X(url) X(visibility)
 #define POST_LISTS(X)							\
 	X(langs) X(mentions) X(hashtags) X(links)
 

@@ -21,6 +21,20 @@ with a JSON object of make_status() arguments, POST /_control/drop,
 POST /_control/edit {"id", "text"}, POST /_control/delete {"id"}, GET
 /_control/state.
 
+Replies: POST /api/v1/statuses (JSON or form: status, in_reply_to_id,
+visibility, language, spoiler_text) as the owner account acct, checked
+as Mastodon checks them (Bearer token, text present and at most 500
+characters, a known in_reply_to_id, a known visibility) and honouring
+Idempotency-Key as Mastodon does: the same key again answers the status
+the first request made, without posting a second one.  A status made
+this way is published like any other (stored, streamed).  Every such
+request is kept in status_posts; script_statuses() scripts 429, 5xx or
+422 answers, and hold_statuses makes the server post the status but
+keep its answer until released (a client killed meanwhile never learns
+it was posted).  GET /api/v2/search?q=URL&resolve=true finds a known
+status by its url or uri and answers a copy of it under a new id, as an
+instance answers for a status it fetched from another one.
+
 Statuses come from recorded public-stream data (tests/data/
 mastodon-stream-public.jsonl, Status entities from mastodon.social; see
 tests/data/SOURCES.md).  make_status() copies one and rewrites only
@@ -190,6 +204,12 @@ class MastodonServer(Loopback):
         self.next_notification = FIRST_NOTIFICATION_ID
         self.refuse_until = 0.0     # websocket upgrades answered 503
         self.fail_next = []         # scripted REST answers: (status, hdrs)
+        self.status_posts = []      # POST /api/v1/statuses, see post_status
+        self.statuses_script = []   # scripted answers: (status, hdrs, err)
+        self.idempotency = {}       # Idempotency-Key -> status id
+        self.resolved = {}          # searched link -> id of our copy
+        self.hold_statuses = False  # post, but answer only once released
+        self.held = 0               # answers being held now
         self.rest_delay = 0.0       # seconds before each REST answer
         self.rest_active = 0        # REST requests being answered
         self.window_start = None
@@ -349,6 +369,68 @@ class MastodonServer(Loopback):
         with self.cond:
             self.fail_next.append((status, dict(headers or {})))
 
+    def script_statuses(self, status, headers=None, error="scripted"):
+        """Answer the next POST /api/v1/statuses with status (and
+        headers), {"error": error}, without posting anything."""
+        with self.cond:
+            self.statuses_script.append((status, dict(headers or {}),
+                                         error))
+
+    def release_statuses(self):
+        """Stop holding answers: the held ones go out now."""
+        with self.cond:
+            self.hold_statuses = False
+            self.cond.notify_all()
+
+    def posts_of(self, key=None, status=None):
+        """The recorded POST /api/v1/statuses requests, all or those
+        with this Idempotency-Key or answered with this status."""
+        with self.cond:
+            return [r for r in self.status_posts
+                    if (key is None or r["key"] == key) and
+                    (status is None or r["status"] == status)]
+
+    def created(self):
+        """Statuses made through the API, in order (replays excluded)."""
+        with self.cond:
+            return [self.statuses[r["id"]] for r in self.status_posts
+                    if r["created"] and r["id"] in self.statuses]
+
+    def own_status(self, text, reply_to, visibility, language):
+        """A Status by the owner account, as POST /api/v1/statuses makes
+        it (not yet posted)."""
+        s = self.make_status(0, text=text, visibility=visibility,
+                             reply_to=reply_to, language=language,
+                             local=True)
+        acc = s["account"]
+        acc["username"] = acc["acct"] = acc["display_name"] = self.acct
+        acc["id"] = "1"
+        acc["url"] = "%s/@%s" % (self.base, self.acct)
+        s["url"] = "%s/%s" % (acc["url"], s["id"])
+        s["uri"] = "%s/users/%s/statuses/%s" % (self.base, self.acct,
+                                                s["id"])
+        if not language:
+            s["language"] = None
+        return s
+
+    def search(self, q):
+        """The status whose url or uri is q, as this instance knows it
+        after resolving q: its own copy under a new id, as a status
+        fetched from another instance gets (made once per q)."""
+        with self.cond:
+            if q in self.resolved:
+                return [copy.deepcopy(self.statuses[self.resolved[q]])]
+            found = [s for s in self.statuses.values()
+                     if q and q in (s.get("url"), s.get("uri"))]
+            if not found:
+                return []
+            c = copy.deepcopy(found[0])
+            c["id"] = str(self.next_status)
+            self.next_status += STATUS_ID_STEP
+            self.statuses[c["id"]] = c
+            self.resolved[q] = c["id"]
+            return [copy.deepcopy(c)]
+
     def rest_requests(self):
         with self.cond:
             return list(self.requests)
@@ -359,7 +441,8 @@ class MastodonServer(Loopback):
                     "requests": list(self.requests),
                     "violations": list(self.violations),
                     "statuses": sorted(self.statuses, key=int),
-                    "notifications": [n["id"] for n in self.notifications]}
+                    "notifications": [n["id"] for n in self.notifications],
+                    "status_posts": list(self.status_posts)}
 
     # Streaming.
 
@@ -602,6 +685,8 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
             return self.streaming(query)
         if url.path == "/_control/state":
             return self.answer(200, self.server_owner.state())
+        if url.path == "/api/v2/search":
+            return self.search(query)
         return self.rest(url, query)
 
     def streaming(self, query):
@@ -692,14 +777,127 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
             srv.cond.notify_all()
         self.answer(status, body, hdrs)
 
+    def search(self, query):
+        srv = self.server_owner
+        if self.bearer() != srv.token:
+            return self.answer(401, {"error": "The access token is invalid"})
+        q = (query.get("q") or [""])[0]
+        found = srv.search(q) if query.get("type", ["statuses"])[0] == \
+            "statuses" else []
+        with srv.cond:
+            srv.requests.append({"t": time.time(), "path": "/api/v2/search",
+                                 "query": query, "token_ok": True,
+                                 "status": 200, "count": len(found),
+                                 "ids": [x["id"] for x in found]})
+            srv.cond.notify_all()
+        self.answer(200, {"accounts": [], "hashtags": [],
+                          "statuses": found[:1]})
+
+    def status_params(self, raw):
+        """The parameters of POST /api/v1/statuses, JSON or form; None
+        if the body is neither."""
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+        if ctype == "application/json":
+            try:
+                arg = json.loads(raw.decode("utf-8"))
+            except (UnicodeError, ValueError):
+                return None
+            return arg if isinstance(arg, dict) else None
+        try:
+            form = urllib.parse.parse_qs(raw.decode("utf-8"),
+                                         keep_blank_values=True,
+                                         strict_parsing=bool(raw))
+        except (UnicodeError, ValueError):
+            return None
+        return {k: v[-1] for k, v in form.items()}
+
+    def post_status(self, raw):
+        """POST /api/v1/statuses, as Mastodon's StatusesController."""
+        srv = self.server_owner
+        arg = self.status_params(raw)
+        key = self.headers.get("Idempotency-Key")
+        rec = {"t": time.time(), "headers": dict(self.headers.items()),
+               "auth": self.headers.get("Authorization"), "key": key,
+               "body": arg, "raw": raw.decode("utf-8", "replace"),
+               "status": None, "id": None, "created": False,
+               "replayed": False}
+        with srv.cond:
+            srv.status_posts.append(rec)
+
+        def done(status, body, hdrs=()):
+            with srv.cond:
+                rec["status"] = status
+                srv.cond.notify_all()
+            return self.answer(status, body, hdrs)
+
+        if self.bearer() != srv.token:
+            return done(401, {"error": "The access token is invalid"})
+        with srv.cond:
+            scripted = srv.statuses_script.pop(0) \
+                if srv.statuses_script else None
+        if scripted is not None:
+            return done(scripted[0], {"error": scripted[2]},
+                        list(scripted[1].items()))
+        if arg is None:
+            return done(400, {"error": "Unparseable body"})
+        text = arg.get("status")
+        vis = arg.get("visibility") or "public"
+        reply_to = arg.get("in_reply_to_id")
+        lang = arg.get("language")
+        if not isinstance(text, str) or not text.strip():
+            return done(422, {"error": "Validation failed: Text can't be "
+                              "blank"})
+        if len(text) > 500:
+            return done(422, {"error": "Validation failed: Text character "
+                              "limit of 500 exceeded"})
+        if vis not in ("public", "unlisted", "private", "direct"):
+            return done(422, {"error": "Validation failed: Visibility is "
+                              "not included in the list"})
+        if lang is not None and not (isinstance(lang, str) and
+                                     2 <= len(lang) <= 3 and lang.isalpha()):
+            return done(422, {"error": "Validation failed: Language is "
+                              "invalid"})
+        with srv.cond:
+            known = reply_to is None or (isinstance(reply_to, str) and
+                                         reply_to in srv.statuses)
+            old = srv.idempotency.get(key) if key else None
+        if not known:
+            return done(404, {"error": "The status you are trying to reply "
+                              "to does not appear to exist."})
+        if old is not None:
+            # Mastodon answers the status the key made, and posts nothing.
+            rec.update(id=old, replayed=True)
+            with srv.cond:
+                s = copy.deepcopy(srv.statuses.get(old))
+            return done(200, s)
+        s = srv.own_status(text, reply_to, vis, lang)
+        with srv.cond:
+            if key:
+                srv.idempotency[key] = s["id"]
+        with srv.cond:
+            rec.update(id=s["id"], created=True)
+        srv.post(s)
+        with srv.cond:
+            srv.held += srv.hold_statuses
+            held = srv.hold_statuses
+            srv.cond.notify_all()
+            srv.cond.wait_for(lambda: not srv.hold_statuses or
+                              srv.stopping)
+            srv.held -= held
+            srv.cond.notify_all()
+        return done(200, s)
+
     def do_POST(self):
         srv = self.server_owner
         n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n)
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/api/v1/statuses":
+            return self.post_status(raw)
         try:
-            arg = json.loads(self.rfile.read(n) or b"{}")
+            arg = json.loads(raw or b"{}")
         except ValueError:
             return self.answer(400, {"error": "bad JSON"})
-        path = urllib.parse.urlsplit(self.path).path
         try:
             if path == "/_control/post":
                 template = arg.pop("template", 0)

@@ -620,3 +620,60 @@ class WsClient:
             self.sock.close()
         except OSError:
             pass
+
+
+# Slash commands, signed as Slack signs them (test_listener.py checks
+# the signature itself; these are for tests that only need a command
+# accepted).
+
+def free_port():
+    """A loopback port nobody listens on right now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def slack_form(**fields):
+    """A Slack slash-command form body; fields override the defaults."""
+    import urllib.parse
+    base = {"token": "deprecated", "team_id": "T0TEST",
+            "team_domain": "acme", "channel_id": "C0TEST",
+            "channel_name": "care", "user_id": "U0TEST",
+            "user_name": "alice", "command": "/sb", "text": "help",
+            "response_url": "https://hooks.slack.com/commands/T0/1/x",
+            "trigger_id": "1.2.3"}
+    base.update(fields)
+    return urllib.parse.urlencode(base).encode()
+
+
+def slack_headers(body, secret, ts=None):
+    """The headers Slack signs body with (v0 HMAC-SHA256)."""
+    import hashlib
+    import hmac
+    ts = str(int(time.time()) if ts is None else ts)
+    mac = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body,
+                   hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": "v0=" + mac}
+
+
+def slack_command(port, secret, text, **fields):
+    """POST a signed command to the listener: (HTTP status, the answer's
+    JSON or None)."""
+    import http.client
+    body = slack_form(text=text, **fields)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST", "/slack/commands", body=body,
+                  headers=slack_headers(body, secret))
+        r = c.getresponse()
+        data = r.read()
+    finally:
+        c.close()
+    try:
+        return r.status, json.loads(data.decode())
+    except ValueError:
+        return r.status, None

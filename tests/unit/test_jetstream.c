@@ -139,6 +139,8 @@ test_post_link_card(void **state)
 	assert_int_equal(p->mentions.n, 0);
 	assert_null(p->reply_root);
 	assert_null(p->reply_parent);
+	assert_null(p->reply_root_cid);
+	assert_null(p->reply_parent_cid);
 	jetstream_event_clear(&ev);
 }
 
@@ -158,6 +160,22 @@ test_post_reply_thread(void **state)
 	    "cpdq/app.bsky.feed.post/3mptb7zj4lc2q");
 	assert_string_equal(p->reply_parent, "at://did:plc:ippiobxpsddnkzd6ms"
 	    "2dbpcy/app.bsky.feed.post/3mptbvznwf22c");
+	/* A reply to it names the same root by uri and cid. */
+	assert_string_equal(p->reply_root_cid, "bafyreico54toazdfzwrminpec7f"
+	    "xox3sq54uod7zrv32mpha3qyq3qhese");
+	assert_string_equal(p->reply_parent_cid, "bafyreibuzazgippf2h364cawv7"
+	    "kdteeakhkpervaymxyy3vh24a6nk6ty4");
+	{
+		json_t		*j = post_to_json(p);
+		struct post	*q = post_from_json(j);
+
+		assert_non_null(q);
+		assert_string_equal(q->reply_root_cid, p->reply_root_cid);
+		assert_string_equal(q->reply_parent_cid, p->reply_parent_cid);
+		assert_string_equal(q->reply_root, p->reply_root);
+		post_free(q);
+		json_decref(j);
+	}
 	/* \u0026 in the frame is '&' in the link. */
 	STRV(&p->links, "https://static.klipy.com/ii/f87f46a2c5aeaeed4c689108"
 	    "15f73eaf/7d/09/g1bpFVOm.gif?hh=498&ww=498&mp4=IrGBygbn&webm="
@@ -173,6 +191,9 @@ test_post_reply_thread(void **state)
 	assert_string_equal(p->reply_root, p->reply_parent);
 	assert_string_equal(p->reply_parent, "at://did:plc:j76trmiofvaxxpvx2v"
 	    "nb2vwf/app.bsky.feed.post/3mmojbrjwbs26");
+	assert_string_equal(p->reply_root_cid, p->reply_parent_cid);
+	assert_string_equal(p->reply_parent_cid, "bafyreiainko5un5pbcdosvxpbi"
+	    "sjnjzemojnry6nsgtdftdgslbu37kxai");
 	STRV(&p->langs, "en");
 	jetstream_event_clear(&ev);
 }
@@ -411,6 +432,9 @@ test_malformed(void **state)
 	    "commit.record.langs[1] is not a string");
 	mutate_fails("commit/record", "reply", json_pack("{s{ss}}", "root",
 	    "uri", "at://x"), "missing commit.record.reply.parent");
+	mutate_fails("commit/record", "reply", json_pack("{s{sssi}s{ss}}",
+	    "root", "uri", "at://x", "cid", 7, "parent", "uri", "at://y"),
+	    "commit.record.reply.root.cid is not a string");
 	mutate_fails("commit/record", "embed", json_pack("{s{si}}",
 	    "external", "uri", 7),
 	    "commit.record.embed.external.uri is not a string");
