@@ -28,6 +28,8 @@ struct nostr_msg {
 	char			*sub_id;	/* EVENT, EOSE, CLOSED */
 	json_t			*event;		/* EVENT (owned) */
 	char			*message;	/* CLOSED, NOTICE, OK, AUTH */
+	char			*event_id;	/* OK */
+	bool			 accepted;	/* OK: true or false */
 };
 
 /* Parse one relay message; -1 with *cause if malformed. */
@@ -62,6 +64,15 @@ bool	nostr_schnorr_verify(const unsigned char sig64[64],
  */
 int	nostr_pubkey_hex(const unsigned char seckey[32], char out[65]);
 /*
+ * BIP-340 signature of the 32-byte msg32 by seckey with auxiliary
+ * randomness aux32 (the same inputs give the same signature), and the
+ * x-only public key in pub32.  0, or -1 if seckey is not a valid
+ * secret key.
+ */
+int	nostr_schnorr_sign(unsigned char sig64[64],
+	    const unsigned char msg32[32], const unsigned char seckey[32],
+	    const unsigned char aux32[32], unsigned char pub32[32]);
+/*
  * Fill event's "pubkey", "id" and "sig" from seckey, over its
  * created_at, kind, tags and content.  The signature's auxiliary
  * randomness is aux32, so signing the same event with the same aux32
@@ -71,12 +82,18 @@ int	nostr_sign(json_t *event, const unsigned char seckey[32],
 	    const unsigned char aux32[32], char **cause);
 /*
  * The kind-1 reply to parent (a Nostr post as nostr_event_post made
- * it) with text, at created_at: NIP-10 marked e tags (root, and reply
- * when the parent is not the root) and p tags for the parent's author
- * and everyone it mentions.  Unsigned; caller decrefs.
+ * it) with text, at created_at: NIP-10 marked e tags (["e", root, "",
+ * "root"], then ["e", parent, "", "reply"] when the parent is not the
+ * root) and p tags for the parent's author and everyone it mentions,
+ * in that order, each once.  The p tags may name the signer itself (a
+ * reply to our own note): remove it with nostr_drop_p before signing.
+ * Unsigned; caller decrefs.  NULL if parent's id is not an event id or
+ * text is not UTF-8.
  */
 json_t	*nostr_reply_event(const struct post *parent, const char *text,
 	    int64_t created_at);
+/* Remove event's p tags naming pubkey_hex (64 hex digits). */
+void	 nostr_drop_p(json_t *event, const char *pubkey_hex);
 
 /*
  * event as a post: platform "nostr", id = event id (hex), author =

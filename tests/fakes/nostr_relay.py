@@ -13,12 +13,19 @@ jetstream_server.py's.
     relay.refuse_next(1, "error: ...") # answer the next REQ with CLOSED
     relay.subscriptions                # every REQ received, in order
     relay.sent                         # every event sent, in order
+    relay.answer_events("false", "blocked: no")  # how EVENT is answered
+    relay.received                     # every EVENT received, in order
     relay.stop()
 
 What it does with a client's messages: REQ stores the subscription (the
 same id replaces it), sends the stored events that match (newest first,
 "limit" honoured), then EOSE; later events that match are sent live.
-CLOSE removes a subscription; EVENT stores the event and answers OK.
+CLOSE removes a subscription; EVENT stores the event and answers OK
+(true, with "duplicate: ..." when the id is stored already).  How EVENT
+is answered can be changed (answer_events): "false" answers OK false
+with a message and stores nothing; "hold" stores nothing and never
+answers, as a relay too slow for the client's timeout; "drop" closes
+the connection without answering.
 With ignore_filters=True it behaves like a relay that does not index
 tags: every stored and live event goes to every subscription.  With
 max_limit=N it answers a REQ with at most N stored events, as real
@@ -26,7 +33,8 @@ relays cap "limit"; trickle=S waits S seconds between stored events.
 
 As a script (see --help) it serves --events and takes control requests
 on the same port: POST /control/events (JSON lines, or a JSON array),
-POST /control/drop, POST /control/notice?msg=..., GET /control/state.
+POST /control/drop, POST /control/notice?msg=...,
+POST /control/answer?mode=...&msg=..., GET /control/state.
 
 Python 3 standard library only.
 """
@@ -168,6 +176,9 @@ class NostrRelay(Loopback):
         self.refusals = []      # CLOSED messages for the next REQs
         self.paused = False
         self.refused_handshakes = 0
+        self.answer_mode = "true"   # or "false", "hold", "drop"
+        self.answer_msg = ""
+        self.received_log = []  # every EVENT message: dict, in order
         self.sock = None
         for ev in events:
             self._store(ev)
@@ -233,6 +244,23 @@ class NostrRelay(Loopback):
         with self.cond:
             self.refusals.extend([message] * n)
 
+    def answer_events(self, mode, message=""):
+        """Answer later EVENTs: "true" (store, OK true), "false" (OK
+        false with message, not stored), "hold" (never answered, not
+        stored) or "drop" (connection closed, not stored)."""
+        if mode not in ("true", "false", "hold", "drop"):
+            raise ValueError("unknown answer mode %r" % mode)
+        with self.cond:
+            self.answer_mode = mode
+            self.answer_msg = message
+
+    @property
+    def received(self):
+        """Every EVENT message received: {"conn", "event", "time",
+        "answer"} in arrival order."""
+        with self.cond:
+            return [dict(r) for r in self.received_log]
+
     def broadcast(self, msg):
         """Send msg (a JSON value, or raw bytes) on every connection."""
         with self.cond:
@@ -266,6 +294,9 @@ class NostrRelay(Loopback):
                 "connections": self.connections,
                 "subscriptions": self.subscriptions,
                 "client_events": len(self.client_events),
+                "received": [{"conn": r["conn"], "id": r["event"].get("id"),
+                              "answer": r["answer"]}
+                             for r in self.received_log],
                 "refused_handshakes": self.refused_handshakes}
 
     # Internals.
@@ -354,6 +385,13 @@ class NostrRelay(Loopback):
             return http_reply(sock, 200, "%d\n" % len(evs))
         if url.path == "/control/drop" and method == "POST":
             return http_reply(sock, 200, "%d\n" % self.drop_connections())
+        if url.path == "/control/answer" and method == "POST":
+            try:
+                self.answer_events(q.get("mode", ["true"])[0],
+                                   q.get("msg", [""])[0])
+            except ValueError as e:
+                return http_reply(sock, 400, "%s\n" % e)
+            return http_reply(sock, 200, "ok\n")
         if url.path == "/control/notice" and method == "POST":
             self.broadcast(["NOTICE", q.get("msg", ["hello"])[0]])
             return http_reply(sock, 200, "ok\n")
@@ -409,13 +447,30 @@ class NostrRelay(Loopback):
             with self.cond:
                 conn.subs.pop(msg[1], None)
         elif kind == "EVENT" and len(msg) == 2 and isinstance(msg[1], dict):
-            ev = msg[1]
-            with self.cond:
-                self.client_events.append(ev)
-            self.add_events([ev])
-            conn.send(["OK", ev.get("id", ""), True, ""])
+            self._client_event(conn, msg[1])
         else:
             conn.send(["NOTICE", "invalid: unsupported message %s" % kind])
+
+    def _client_event(self, conn, ev):
+        with self.cond:
+            mode, text = self.answer_mode, self.answer_msg
+            self.received_log.append({"conn": conn.number, "event": ev,
+                                      "time": time.time(), "answer": mode})
+            dup = mode == "true" and any(
+                e.get("id") == ev.get("id") for e in self.events)
+            if mode == "true":
+                self.client_events.append(ev)
+            self.cond.notify_all()
+        self._say("connection %d: EVENT %s, answer %s", conn.number,
+                  ev.get("id"), mode)
+        if mode == "true":
+            self.add_events([ev])
+            conn.send(["OK", ev.get("id", ""), True,
+                       "duplicate: already have this event" if dup else ""])
+        elif mode == "false":
+            conn.send(["OK", ev.get("id", ""), False, text])
+        elif mode == "drop":
+            conn.close("dropped on EVENT")
 
     def _req(self, conn, sid, filters):
         with self.cond:

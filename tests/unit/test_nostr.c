@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <secp256k1.h>
 #include <secp256k1_extrakeys.h>
 #include <secp256k1_schnorrsig.h>
@@ -861,6 +862,8 @@ test_relay_messages(void **state)
 		"[\"EVENT\",\"s\",{\"content\":\"a\",\"content\":\"b\"}]",
 		"[\"NOTICE\",\"\xff\xfe\"]", "[\"NOTICE\",\"\\ud800\"]",
 	};
+	static const char		ok_dup[] = "[\"OK\",\"" ID_A "\",true,"
+	    "\"duplicate: have it\"]";
 	struct nostr_msg	 msg;
 	char			*cause;
 	size_t			 i;
@@ -897,9 +900,24 @@ test_relay_messages(void **state)
 		assert_null(msg.event);
 		assert_null(msg.sub_id);
 		assert_null(msg.message);
+		assert_null(msg.event_id);
 		free(cause);
 		nostr_msg_clear(&msg);
 	}
+	/* OK names the event it answers, and says true or false. */
+	cause = NULL;
+	assert_int_equal(nostr_parse_message(ok_dup, strlen(ok_dup), &msg,
+	    &cause), 0);
+	assert_string_equal(msg.event_id, ID_A);
+	assert_true(msg.accepted);
+	assert_string_equal(msg.message, "duplicate: have it");
+	nostr_msg_clear(&msg);
+	assert_null(msg.event_id);
+	assert_int_equal(nostr_parse_message("[\"OK\",\"x\",false]", 16,
+	    &msg, &cause), 0);
+	assert_string_equal(msg.event_id, "x");
+	assert_false(msg.accepted);
+	nostr_msg_clear(&msg);
 	/* The length bounds the message: no NUL needed, none read past. */
 	cause = NULL;
 	assert_int_equal(nostr_parse_message("[\"EOSE\",\"a\"]garbage", 12,
@@ -1115,6 +1133,265 @@ test_key_hex(void **state)
 			fail_msg("accepted %s", bad[i]);
 }
 
+/*
+ * Signing with nostr_schnorr_sign on the BIP-340 vectors that give a
+ * secret key: the public key always, and for the 32-byte messages
+ * (libsecp256k1's sign32, what events need) the exact signature with
+ * the vector's aux_rand.  Vectors 15-18 sign other lengths.
+ */
+static void
+test_sign_vectors(void **state)
+{
+	struct strv	 lines;
+	char		*f[8], hex[65], lower[65];
+	unsigned char	 sk[32], pub[32], aux[32], msg[128], sig[64];
+	unsigned char	 mysig[64], mypub[32];
+	size_t		 i, j, msglen, nsigned = 0, nkeys = 0;
+
+	(void)state;
+	read_lines(VECTORS_FILE, &lines);
+	for (i = 1; i < lines.n; i++) {
+		assert_int_equal(csv_split(lines.v[i], f, 8), 8);
+		if (*f[1] == '\0')
+			continue;
+		assert_int_equal(unhex(f[1], sk, sizeof(sk)), 32);
+		assert_int_equal(unhex(f[2], pub, sizeof(pub)), 32);
+		assert_int_equal(unhex(f[3], aux, sizeof(aux)), 32);
+		msglen = unhex(f[4], msg, sizeof(msg));
+		assert_int_equal(unhex(f[5], sig, sizeof(sig)), 64);
+		assert_int_equal(nostr_pubkey_hex(sk, hex), 0);
+		for (j = 0; j < 64; j++)
+			lower[j] = (char)(f[2][j] >= 'A' && f[2][j] <= 'F' ?
+			    f[2][j] - 'A' + 'a' : f[2][j]);
+		lower[64] = '\0';
+		assert_string_equal(hex, lower);
+		nkeys++;
+		if (msglen != 32)
+			continue;
+		memset(mysig, 0, sizeof(mysig));
+		assert_int_equal(nostr_schnorr_sign(mysig, msg, sk, aux, mypub),
+		    0);
+		if (memcmp(mysig, sig, 64) != 0)
+			fail_msg("vector %s: another signature", f[0]);
+		assert_memory_equal(mypub, pub, 32);
+		nsigned++;
+	}
+	assert_int_equal(nkeys, 8);
+	assert_int_equal(nsigned, 4);
+	strv_free(&lines);
+
+	/* Zero and the group order are not secret keys. */
+	memset(sk, 0, sizeof(sk));
+	assert_int_equal(nostr_pubkey_hex(sk, hex), -1);
+	assert_int_equal(nostr_schnorr_sign(mysig, msg, sk, aux, mypub), -1);
+	unhex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFE"
+	    "BAAEDCE6AF48A03BBFD25E8CD0364141", sk, sizeof(sk));
+	assert_int_equal(nostr_pubkey_hex(sk, hex), -1);
+	/* The NIP-19 pair of protocols.md. */
+	unhex(NSEC_HEX, sk, sizeof(sk));
+	assert_int_equal(nostr_pubkey_hex(sk, hex), 0);
+	assert_string_equal(hex, NPUB_HEX);
+}
+
+/* A Nostr parent post with the given thread fields and mentions. */
+static struct post *
+parent_post(const char *id, const char *author, const char *root,
+    const char *parent, const char *const *mentions)
+{
+	struct post	*p = post_new();
+
+	p->platform = xstrdup("nostr");
+	p->id = xstrdup(id);
+	p->author = xstrdup(author);
+	p->text = xstrdup("parent");
+	p->reply_root = xstrdup(root);
+	p->reply_parent = xstrdup(parent);
+	for (; mentions != NULL && *mentions != NULL; mentions++)
+		strv_add(&p->mentions, *mentions);
+	return p;
+}
+
+/* json_dumps of v's "tags", compact, for comparing whole tag lists. */
+static void
+assert_tags(const json_t *ev, const char *want)
+{
+	char	*got;
+
+	got = json_dumps(json_object_get(ev, "tags"), JSON_COMPACT);
+	assert_non_null(got);
+	if (strcmp(got, want) != 0)
+		fail_msg("tags\n got %s\nwant %s", got, want);
+	free(got);
+}
+
+/*
+ * A reply to a root note, to a deep reply and to a note whose root is
+ * unknown: NIP-10 marked e tags and p tags, author first, each once.
+ */
+static void
+test_reply_tags(void **state)
+{
+	static const char *const mentions[] = { ID_C, ID_A, ID_D, ID_C,
+	    "not-a-key", NULL };
+	static const char *const upper[] = { "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"
+	    "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD", NULL };
+	struct post	*p;
+	json_t		*ev;
+
+	(void)state;
+	/* A root note: one e tag, marked root. */
+	p = parent_post(ID_1, ID_A, NULL, NULL, mentions);
+	ev = nostr_reply_event(p, "hi", 1700000000);
+	assert_non_null(ev);
+	assert_tags(ev, "[[\"e\",\"" ID_1 "\",\"\",\"root\"],"
+	    "[\"p\",\"" ID_A "\"],[\"p\",\"" ID_C "\"],[\"p\",\"" ID_D "\"]]");
+	assert_int_equal(json_integer_value(json_object_get(ev, "kind")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ev,
+	    "created_at")), 1700000000);
+	assert_string_equal(json_string_value(json_object_get(ev, "content")),
+	    "hi");
+	assert_null(json_object_get(ev, "id"));
+	assert_null(json_object_get(ev, "sig"));
+	/* Our own key (the author here) goes; the others stay in order. */
+	nostr_drop_p(ev, ID_A);
+	assert_tags(ev, "[[\"e\",\"" ID_1 "\",\"\",\"root\"],"
+	    "[\"p\",\"" ID_C "\"],[\"p\",\"" ID_D "\"]]");
+	nostr_drop_p(ev, ID_B);
+	assert_int_equal(json_array_size(json_object_get(ev, "tags")), 3);
+	json_decref(ev);
+	post_free(p);
+
+	/* A deep reply: root from the parent, the parent marked reply. */
+	p = parent_post(ID_2, ID_B, ID_1, ID_C, upper);
+	ev = nostr_reply_event(p, "deeper", 1700000001);
+	assert_tags(ev, "[[\"e\",\"" ID_1 "\",\"\",\"root\"],"
+	    "[\"e\",\"" ID_2 "\",\"\",\"reply\"],"
+	    "[\"p\",\"" ID_B "\"],[\"p\",\"" ID_D "\"]]");
+	json_decref(ev);
+	post_free(p);
+
+	/* A parent that replied to the root directly. */
+	p = parent_post(ID_2, ID_B, ID_1, ID_1, NULL);
+	ev = nostr_reply_event(p, "x", 1);
+	assert_tags(ev, "[[\"e\",\"" ID_1 "\",\"\",\"root\"],"
+	    "[\"e\",\"" ID_2 "\",\"\",\"reply\"],[\"p\",\"" ID_B "\"]]");
+	json_decref(ev);
+	post_free(p);
+
+	/* Its root unknown: the closest known ancestor stands in. */
+	p = parent_post(ID_2, ID_B, NULL, ID_C, NULL);
+	ev = nostr_reply_event(p, "x", 1);
+	assert_tags(ev, "[[\"e\",\"" ID_C "\",\"\",\"root\"],"
+	    "[\"e\",\"" ID_2 "\",\"\",\"reply\"],[\"p\",\"" ID_B "\"]]");
+	json_decref(ev);
+	post_free(p);
+
+	/* Not a Nostr note, or text that JSON cannot carry. */
+	p = parent_post("at://did:plc:x/app.bsky.feed.post/3k", ID_B, NULL,
+	    NULL, NULL);
+	assert_null(nostr_reply_event(p, "x", 1));
+	post_free(p);
+	p = parent_post(ID_2, ID_B, NULL, NULL, NULL);
+	assert_null(nostr_reply_event(p, "bad \xff utf-8", 1));
+	assert_null(nostr_reply_event(p, NULL, 1));
+	assert_null(nostr_reply_event(NULL, "x", 1));
+	post_free(p);
+}
+
+/*
+ * A reply signed here, compared with the id and signature that
+ * tests/integration/sbnostr.py (BIP-340 reference.py in Python, an
+ * independent serialiser) computes for the same event, key and aux:
+ * quotes, a backslash, a newline, a tab and non-ASCII text.  Then the
+ * round trip: it verifies, also after a trip through JSON text as a
+ * relay would store it; the same aux gives the same signature, another
+ * aux another signature; changed content fails.
+ */
+static void
+test_sign_reply(void **state)
+{
+	static const char *const mentions[] = { ID_D, NULL };
+	static const char	 text[] = "Thanks \"Ann\"!\nSee C:\\path\ttab "
+	    "\xe2\x80\x94 \xc3\xbcn\xc3\xaf" "code \xe2\x9c\x93 "
+	    "\xf0\x9f\x8e\x89";
+	static const char	 want_id[] =
+	    "1e8e2be30e59f916e12e6b14690a2964a9abef9ef072ff2c5b7fff4f9936502b";
+	static const char	 want_sig[] =
+	    "1fd06f233d608afcd67ac5a1d41d10a64c5e9f5144811916515c0d529f1ffcae"
+	    "091b834fda562b81afc5c20a8521bda8a2c385706f292594cbf576169b0ac5d6";
+	static const char	 key[] = "0123456789abcdef0123456789abcdef";
+	struct post		*p;
+	json_t			*ev, *again, *copy;
+	json_error_t		 err;
+	unsigned char		 sk[32], aux[32], id[32];
+	unsigned int		 mdlen = 0;
+	char			*cause = NULL, *dump, hex[65];
+
+	(void)state;
+	unhex(NSEC_HEX, sk, sizeof(sk));
+	assert_int_equal(EVP_Digest(key, strlen(key), aux, &mdlen,
+	    EVP_sha256(), NULL), 1);
+	p = parent_post(ID_B, ID_C, ID_A, ID_A, mentions);
+	ev = nostr_reply_event(p, text, 1750000000);
+	if (nostr_sign(ev, sk, aux, &cause) != 0)
+		fail_msg("sign: %s", cause);
+	assert_string_equal(json_string_value(json_object_get(ev, "pubkey")),
+	    NPUB_HEX);
+	assert_string_equal(json_string_value(json_object_get(ev, "id")),
+	    want_id);
+	assert_string_equal(json_string_value(json_object_get(ev, "sig")),
+	    want_sig);
+	assert_null(verify_cause(ev));
+	assert_int_equal(nostr_event_hash(ev, id, &cause), 0);
+	hex_encode(id, 32, hex);
+	assert_string_equal(hex, want_id);
+
+	/* As a relay stores and returns it. */
+	dump = json_dumps(ev, JSON_COMPACT);
+	copy = json_loads(dump, 0, &err);
+	free(dump);
+	assert_non_null(copy);
+	assert_null(verify_cause(copy));
+	assert_string_equal(json_string_value(json_object_get(copy,
+	    "content")), text);
+	json_decref(copy);
+
+	/* Deterministic in aux: a retry makes the very same event. */
+	again = nostr_reply_event(p, text, 1750000000);
+	assert_int_equal(nostr_sign(again, sk, aux, &cause), 0);
+	assert_true(json_equal(again, ev));
+	aux[0] ^= 1;
+	assert_int_equal(nostr_sign(again, sk, aux, &cause), 0);
+	assert_string_equal(json_string_value(json_object_get(again, "id")),
+	    want_id);
+	assert_string_not_equal(json_string_value(json_object_get(again,
+	    "sig")), want_sig);
+	assert_null(verify_cause(again));
+	json_decref(again);
+
+	/* Tampered: the text, then the text with a recomputed id. */
+	json_object_set_new(ev, "content", json_string("Thanks Ann"));
+	assert_verify_fails(ev, "id is not the hash");
+	assert_int_equal(nostr_event_hash(ev, id, &cause), 0);
+	hex_encode(id, 32, hex);
+	json_object_set_new(ev, "id", json_string(hex));
+	assert_verify_fails(ev, "bad signature");
+
+	/* Refusals. */
+	memset(sk, 0, sizeof(sk));
+	assert_int_equal(nostr_sign(ev, sk, aux, &cause), -1);
+	assert_string_equal(cause, "not a valid secret key");
+	free(cause);
+	cause = NULL;
+	unhex(NSEC_HEX, sk, sizeof(sk));
+	json_object_del(ev, "content");
+	assert_int_equal(nostr_sign(ev, sk, aux, &cause), -1);
+	assert_string_equal(cause, "missing content");
+	free(cause);
+	json_decref(ev);
+	post_free(p);
+}
+
 int
 main(void)
 {
@@ -1132,6 +1409,9 @@ main(void)
 		cmocka_unit_test(test_corruption),
 		cmocka_unit_test(test_nip19),
 		cmocka_unit_test(test_key_hex),
+		cmocka_unit_test(test_sign_vectors),
+		cmocka_unit_test(test_reply_tags),
+		cmocka_unit_test(test_sign_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
