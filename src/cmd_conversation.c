@@ -1,4 +1,7 @@
-/* Conversation commands: show, assign, resolve, reopen and a team's queue. */
+/*
+ * Conversation commands: show, assign, resolve, reopen, a team's queue,
+ * claims and internal notes.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +12,9 @@
 #define CMD_CONVERSATION_SHOW_CHARS	100	/* of each post's text */
 #define CMD_CONVERSATION_QUEUE_MAX	20	/* conversations listed */
 #define CMD_CONVERSATION_QUEUE_CHARS	60	/* of each first post */
+#define CMD_CONVERSATION_NOTES_MAX	10	/* notes shown by show */
+#define CMD_CONVERSATION_NOTE_CHARS	200	/* of each note */
+#define CMD_CONVERSATION_REPLIES_MAX	10	/* replies shown by show */
 
 static enum cmd_retval	cmd_conversation_show(struct cmd_ctx *, int,
 			    char **);
@@ -20,12 +26,21 @@ static enum cmd_retval	cmd_conversation_reopen(struct cmd_ctx *, int,
 			    char **);
 static enum cmd_retval	cmd_conversation_queue(struct cmd_ctx *, int,
 			    char **);
+static enum cmd_retval	cmd_conversation_claim(struct cmd_ctx *, int,
+			    char **);
+static enum cmd_retval	cmd_conversation_unclaim(struct cmd_ctx *, int,
+			    char **);
+static enum cmd_retval	cmd_conversation_note(struct cmd_ctx *, int,
+			    char **);
 
 const struct cmd_entry cmd_show_entry = {
 	.name = "show",
 	.min_args = 1,
 	.max_args = 1,
 	.usage = "CODE",
+	.summary = "the conversation: its first posts, notes, replies "
+	    "and who claimed it",
+	.flags = CMD_CODE,
 	.exec = cmd_conversation_show
 };
 
@@ -34,6 +49,8 @@ const struct cmd_entry cmd_assign_entry = {
 	.min_args = 2,
 	.max_args = 2,
 	.usage = "CODE TEAM",
+	.summary = "give the conversation to another team (managers)",
+	.flags = CMD_CODE,
 	.exec = cmd_conversation_assign
 };
 
@@ -42,6 +59,8 @@ const struct cmd_entry cmd_resolve_entry = {
 	.min_args = 1,
 	.max_args = 1,
 	.usage = "CODE",
+	.summary = "mark the conversation resolved",
+	.flags = CMD_CODE,
 	.exec = cmd_conversation_resolve
 };
 
@@ -50,6 +69,8 @@ const struct cmd_entry cmd_reopen_entry = {
 	.min_args = 1,
 	.max_args = 1,
 	.usage = "CODE",
+	.summary = "open a resolved conversation again",
+	.flags = CMD_CODE,
 	.exec = cmd_conversation_reopen
 };
 
@@ -58,20 +79,42 @@ const struct cmd_entry cmd_queue_entry = {
 	.min_args = 0,
 	.max_args = 0,
 	.usage = "",
+	.summary = "this channel's team's open conversations",
 	.exec = cmd_conversation_queue
 };
 
-static enum cmd_retval
-cmd_conversation_store_failed(struct cmd_ctx *ctx)
-{
-	return cmd_error(ctx, "switchboard: the store failed; try again");
-}
+const struct cmd_entry cmd_claim_entry = {
+	.name = "claim",
+	.min_args = 1,
+	.max_args = 1,
+	.usage = "CODE",
+	.summary = "say you are on it: only you reply to it until you "
+	    "unclaim it",
+	.flags = CMD_CODE,
+	.exec = cmd_conversation_claim
+};
 
-/*
- * The conversation named by code into c: CMD_OK, or CMD_ERROR with the
- * answer written.
- */
-static enum cmd_retval
+const struct cmd_entry cmd_unclaim_entry = {
+	.name = "unclaim",
+	.min_args = 1,
+	.max_args = 1,
+	.usage = "CODE",
+	.summary = "release your claim (or, for a spokesperson, anyone's)",
+	.flags = CMD_CODE,
+	.exec = cmd_conversation_unclaim
+};
+
+const struct cmd_entry cmd_note_entry = {
+	.name = "note",
+	.min_args = 2,
+	.max_args = 2,
+	.usage = "CODE TEXT",
+	.summary = "an internal note on the conversation, never published",
+	.flags = CMD_REST | CMD_CODE,
+	.exec = cmd_conversation_note
+};
+
+enum cmd_retval
 cmd_conversation_find(struct cmd_ctx *ctx, const char *code,
     struct conversation *c)
 {
@@ -80,14 +123,43 @@ cmd_conversation_find(struct cmd_ctx *ctx, const char *code,
 
 	rc = store_conversation_by_code(ctx->store, code, c);
 	if (rc < 0)
-		return cmd_conversation_store_failed(ctx);
+		return cmd_store_failed(ctx);
 	if (rc == 0) {
 		shown = cmd_escape(ctx, code);
 		cmd_print(ctx, "no conversation with code \"%s\"", shown);
 		free(shown);
 		return CMD_ERROR;
 	}
+	free(ctx->code);
+	ctx->code = xstrdup(c->code);
 	return CMD_OK;
+}
+
+enum cmd_retval
+cmd_conversation_owned(struct cmd_ctx *ctx, const char *code,
+    const struct team_conf **team, struct conversation *c)
+{
+	*team = cmd_team(ctx);
+	if (*team == NULL)
+		return cmd_error(ctx, "this channel belongs to no team");
+	if (cmd_conversation_find(ctx, code, c) != CMD_OK)
+		return CMD_ERROR;
+	if (strcmp(c->team, (*team)->name) != 0) {
+		cmd_print(ctx, "%s belongs to %s: it is answered from that "
+		    "team's channel", c->code, c->team);
+		conversation_free(c);
+		return CMD_ERROR;
+	}
+	return CMD_OK;
+}
+
+/* Who holds c's claim, for an answer.  Caller frees. */
+static char *
+cmd_conversation_holder(const struct cmd_ctx *ctx,
+    const struct conversation *c)
+{
+	return cmd_escape(ctx, c->claimed_name != NULL &&
+	    c->claimed_name[0] != '\0' ? c->claimed_name : c->claimed_by);
 }
 
 /* Who wrote p, as people know them. */
@@ -121,13 +193,91 @@ cmd_conversation_excerpt(const struct cmd_ctx *ctx, const struct post *p,
 	return e;
 }
 
+/* The internal notes of conversation c, one line each. */
+static int
+cmd_conversation_show_notes(struct cmd_ctx *ctx,
+    const struct conversation *c)
+{
+	struct conversation_note	*v;
+	size_t				 i, n;
+	char				*who, *what, *t, *p;
+
+	if (store_conversation_notes(ctx->store, c->id,
+	    CMD_CONVERSATION_NOTES_MAX, &v, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		t = text_truncate(v[i].text != NULL ? v[i].text : "",
+		    CMD_CONVERSATION_NOTE_CHARS);
+		for (p = t; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+		who = cmd_escape(ctx, v[i].user_name != NULL &&
+		    v[i].user_name[0] != '\0' ? v[i].user_name :
+		    v[i].user_id != NULL ? v[i].user_id : "?");
+		what = cmd_escape(ctx, t);
+		cmd_print(ctx, "note by %s: %s", who, what);
+		free(who);
+		free(what);
+		free(t);
+	}
+	conversation_notes_free(v, n);
+	return 0;
+}
+
+/* One line for reply r: its number, state, author and outcome. */
+static void
+cmd_conversation_show_reply(struct cmd_ctx *ctx, const struct reply *r)
+{
+	static const char *const states[] = {
+		[REPLY_DRAFT] = "draft",
+		[REPLY_PENDING] = "pending",
+		[REPLY_DONE] = "published",
+		[REPLY_FAILED] = "failed",
+		[REPLY_REJECTED] = "rejected"
+	};
+	char	*who, *detail = NULL;
+
+	who = cmd_escape(ctx, r->user_name != NULL && r->user_name[0] !=
+	    '\0' ? r->user_name : r->user_id != NULL ? r->user_id : "?");
+	if (r->state == REPLY_DONE && r->url != NULL)
+		detail = cmd_escape(ctx, r->url);
+	else if (r->state == REPLY_FAILED && r->error != NULL)
+		detail = cmd_escape(ctx, r->error);
+	cmd_print(ctx, "%c%lld %s by %s%s%s",
+	    r->state == REPLY_DRAFT || r->state == REPLY_REJECTED ? 'D' : 'R',
+	    (long long)r->id, states[r->state], who,
+	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	free(detail);
+	free(who);
+}
+
+/* The replies written for conversation c, oldest first. */
+static int
+cmd_conversation_show_replies(struct cmd_ctx *ctx,
+    const struct conversation *c)
+{
+	struct reply	*v;
+	size_t		 i, n;
+
+	/* With a conversation the store lists every state. */
+	if (store_replies(ctx->store, c->id, NULL, REPLY_DRAFT, &v, &n) != 0)
+		return -1;
+	for (i = 0; i < n && i < CMD_CONVERSATION_REPLIES_MAX; i++)
+		cmd_conversation_show_reply(ctx, &v[i]);
+	if (n > CMD_CONVERSATION_REPLIES_MAX)
+		cmd_print(ctx, "(%zu later replies not shown)",
+		    n - CMD_CONVERSATION_REPLIES_MAX);
+	replies_free(v, n);
+	return 0;
+}
+
 static enum cmd_retval
 cmd_conversation_show(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct conversation		 c;
 	struct conversation_post	*v;
 	size_t				 i, n;
-	char				*who, *what;
+	char				*who, *what, *holder = NULL;
 
 	(void)argc;
 	if (cmd_conversation_find(ctx, argv[0], &c) != CMD_OK)
@@ -135,11 +285,15 @@ cmd_conversation_show(struct cmd_ctx *ctx, int argc, char **argv)
 	if (store_conversation_posts(ctx->store, c.id,
 	    CMD_CONVERSATION_SHOW_MAX, &v, &n) != 0) {
 		conversation_free(&c);
-		return cmd_conversation_store_failed(ctx);
+		return cmd_store_failed(ctx);
 	}
-	cmd_print(ctx, "%s: %s, %s, %lld post%s", c.code, c.team,
+	if (c.claimed_by != NULL)
+		holder = cmd_conversation_holder(ctx, &c);
+	cmd_print(ctx, "%s: %s, %s, %lld post%s%s%s", c.code, c.team,
 	    c.open ? "open" : "resolved", (long long)c.nposts,
-	    c.nposts == 1 ? "" : "s");
+	    c.nposts == 1 ? "" : "s", holder != NULL ? ", claimed by " : "",
+	    holder != NULL ? holder : "");
+	free(holder);
 	for (i = 0; i < n; i++) {
 		who = cmd_conversation_author(ctx, v[i].post);
 		what = cmd_conversation_excerpt(ctx, v[i].post,
@@ -153,6 +307,11 @@ cmd_conversation_show(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_print(ctx, "(%lld later posts not shown)",
 		    (long long)(c.nposts - (int64_t)n));
 	conversation_posts_free(v, n);
+	if (cmd_conversation_show_notes(ctx, &c) != 0 ||
+	    cmd_conversation_show_replies(ctx, &c) != 0) {
+		conversation_free(&c);
+		return cmd_store_failed(ctx);
+	}
 	conversation_free(&c);
 	return CMD_OK;
 }
@@ -173,12 +332,29 @@ cmd_conversation_teams(const struct cmd_ctx *ctx)
 	return buf_steal(&b);
 }
 
+/*
+ * Managers (and spokespeople, admins) of the team whose channel this
+ * is, or of the team that owns the conversation, may give it away.
+ */
+static bool
+cmd_conversation_may_assign(const struct cmd_ctx *ctx,
+    const struct conversation *c)
+{
+	const struct team_conf	*here = cmd_team(ctx);
+
+	if (here != NULL && cmd_allowed(ctx, here, POLICY_MANAGE))
+		return true;
+	return cmd_allowed(ctx, config_team(ctx->config, c->team),
+	    POLICY_MANAGE);
+}
+
 static enum cmd_retval
 cmd_conversation_assign(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct team_conf	*team;
 	struct conversation	 c;
-	char			*shown, *names;
+	char			*shown, *names, *note;
+	int			 rc;
 
 	(void)argc;
 	team = config_team(ctx->config, argv[1]);
@@ -193,6 +369,12 @@ cmd_conversation_assign(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (cmd_conversation_find(ctx, argv[0], &c) != CMD_OK)
 		return CMD_ERROR;
+	if (!cmd_conversation_may_assign(ctx, &c)) {
+		cmd_print(ctx, "you may not assign %s: only managers and "
+		    "spokespeople of %s may", c.code, c.team);
+		conversation_free(&c);
+		return CMD_ERROR;
+	}
 	if (strcmp(c.team, team->name) == 0) {
 		cmd_print(ctx, "%s already belongs to %s", c.code, c.team);
 		conversation_free(&c);
@@ -200,10 +382,22 @@ cmd_conversation_assign(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (store_conversation_set_team(ctx->store, c.id, team->name) != 0) {
 		conversation_free(&c);
-		return cmd_conversation_store_failed(ctx);
+		return cmd_store_failed(ctx);
 	}
-	cmd_print(ctx, "%s: %s → %s; its next posts go to %s", c.code,
-	    c.team, team->name, team->name);
+	/* The new team hears of it in its own channel, in the thread. */
+	note = xasprintf("%s was assigned to you by %s (from %s)", c.code,
+	    cmd_who(ctx), c.team);
+	rc = store_note_queue(ctx->store, c.id, team->name, note);
+	free(note);
+	if (rc != 0) {
+		conversation_free(&c);
+		return cmd_store_failed(ctx);
+	}
+	shown = cmd_escape(ctx, cmd_who(ctx));
+	cmd_print(ctx, "%s: %s → %s by %s; its next posts go to %s", c.code,
+	    c.team, team->name, shown, team->name);
+	free(shown);
+	ctx->in_channel = true;
 	conversation_free(&c);
 	return CMD_OK;
 }
@@ -226,7 +420,7 @@ cmd_conversation_status(struct cmd_ctx *ctx, const char *code, bool open)
 	}
 	rc = store_conversation_set_status(ctx->store, c.id, open);
 	if (rc < 0)
-		ret = cmd_conversation_store_failed(ctx);
+		ret = cmd_store_failed(ctx);
 	else if (rc == 1)
 		ret = cmd_error(ctx, "cannot reopen %s: another open "
 		    "conversation uses that code", c.code);
@@ -269,7 +463,7 @@ cmd_conversation_queue(struct cmd_ctx *ctx, int argc, char **argv)
 	if (team == NULL)
 		return cmd_error(ctx, "this channel belongs to no team");
 	if (store_conversations_open(ctx->store, team->name, &v, &n) != 0)
-		return cmd_conversation_store_failed(ctx);
+		return cmd_store_failed(ctx);
 	if (n == 0)
 		cmd_print(ctx, "%s: no open conversations", team->name);
 	else
@@ -294,5 +488,132 @@ cmd_conversation_queue(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_print(ctx, "… and %zu more",
 		    n - CMD_CONVERSATION_QUEUE_MAX);
 	conversations_free(v, n);
+	return CMD_OK;
+}
+
+/*
+ * A claim is advisory inside the team ("I'm on it") and binding for
+ * replies: only the holder may reply.  A spokesperson may take a claim
+ * over (someone is away), and the channel is told whose it was.
+ */
+static enum cmd_retval
+cmd_conversation_claim(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct team_conf	*team;
+	struct conversation	 c;
+	char			*holder = NULL, *who;
+	const char		*name = ctx->user_name;
+
+	(void)argc;
+	if (cmd_conversation_owned(ctx, argv[0], &team, &c) != CMD_OK)
+		return CMD_ERROR;
+	if (c.claimed_by != NULL) {
+		holder = cmd_conversation_holder(ctx, &c);
+		if (strcmp(c.claimed_by, ctx->user_id) == 0) {
+			cmd_print(ctx, "you already claimed %s", c.code);
+			free(holder);
+			conversation_free(&c);
+			return CMD_OK;
+		}
+		if (!cmd_allowed(ctx, team, POLICY_APPROVE)) {
+			cmd_print(ctx, "%s is claimed by %s: ask them, or a "
+			    "spokesperson, to %s unclaim %s", c.code, holder,
+			    cmd_command_name(ctx), c.code);
+			free(holder);
+			conversation_free(&c);
+			return CMD_ERROR;
+		}
+	}
+	if (store_conversation_claim(ctx->store, c.id, ctx->user_id,
+	    name != NULL && name[0] != '\0' ? name : NULL) != 0) {
+		free(holder);
+		conversation_free(&c);
+		return cmd_store_failed(ctx);
+	}
+	who = cmd_escape(ctx, cmd_who(ctx));
+	if (holder != NULL)
+		cmd_print(ctx, "%s claimed by %s (taken over from %s)", c.code,
+		    who, holder);
+	else
+		cmd_print(ctx, "%s claimed by %s", c.code, who);
+	ctx->in_channel = true;
+	free(who);
+	free(holder);
+	conversation_free(&c);
+	return CMD_OK;
+}
+
+static enum cmd_retval
+cmd_conversation_unclaim(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct team_conf	*team;
+	struct conversation	 c;
+	char			*holder, *who;
+	bool			 own;
+
+	(void)argc;
+	if (cmd_conversation_owned(ctx, argv[0], &team, &c) != CMD_OK)
+		return CMD_ERROR;
+	if (c.claimed_by == NULL) {
+		cmd_print(ctx, "%s is not claimed", c.code);
+		conversation_free(&c);
+		return CMD_OK;
+	}
+	holder = cmd_conversation_holder(ctx, &c);
+	own = strcmp(c.claimed_by, ctx->user_id) == 0;
+	if (!own && !cmd_allowed(ctx, team, POLICY_APPROVE)) {
+		cmd_print(ctx, "%s is claimed by %s: only they or a "
+		    "spokesperson may unclaim it", c.code, holder);
+		free(holder);
+		conversation_free(&c);
+		return CMD_ERROR;
+	}
+	if (store_conversation_claim(ctx->store, c.id, NULL, NULL) != 0) {
+		free(holder);
+		conversation_free(&c);
+		return cmd_store_failed(ctx);
+	}
+	who = cmd_escape(ctx, cmd_who(ctx));
+	if (own)
+		cmd_print(ctx, "%s released by %s", c.code, who);
+	else
+		cmd_print(ctx, "%s released by %s (claimed by %s)", c.code,
+		    who, holder);
+	ctx->in_channel = true;
+	free(who);
+	free(holder);
+	conversation_free(&c);
+	return CMD_OK;
+}
+
+/*
+ * Notes are for the team, so they are answered in the channel; they
+ * are kept with the conversation and never leave the chat.
+ */
+static enum cmd_retval
+cmd_conversation_note(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct conversation	 c;
+	const char		*name = ctx->user_name;
+	char			*text, *shown, *who;
+
+	(void)argc;
+	if (cmd_conversation_find(ctx, argv[0], &c) != CMD_OK)
+		return CMD_ERROR;
+	text = cmd_unescape(ctx, argv[1]);
+	if (store_conversation_note_add(ctx->store, c.id, ctx->user_id,
+	    name != NULL && name[0] != '\0' ? name : NULL, text) != 0) {
+		free(text);
+		conversation_free(&c);
+		return cmd_store_failed(ctx);
+	}
+	shown = cmd_escape(ctx, text);
+	who = cmd_escape(ctx, cmd_who(ctx));
+	cmd_print(ctx, "note on %s by %s: %s", c.code, who, shown);
+	ctx->in_channel = true;
+	free(who);
+	free(shown);
+	free(text);
+	conversation_free(&c);
 	return CMD_OK;
 }

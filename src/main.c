@@ -1,4 +1,7 @@
-/* Command line: run the daemon, check a config, or dry-run the router. */
+/*
+ * Command line: run the daemon, check a config, dry-run the router or
+ * print the audit log.
+ */
 #include <getopt.h>
 #include <locale.h>
 #include <signal.h>
@@ -9,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "app.h"
+#include "audit_cmd.h"
 #include "config.h"
 #include "log.h"
 #include "route_cmd.h"
@@ -21,6 +25,7 @@ usage(FILE *out)
 	fprintf(out,
 "usage: switchboard [-nvVh] [-c FILE] [-s DIR]\n"
 "       switchboard route [-c FILE] RECORDED.jsonl\n"
+"       switchboard audit [-c FILE] [-s DIR] [-n N] [--since YYYY-MM-DD]\n"
 "\n"
 "Routes social posts to the team that owns them and posts them into\n"
 "that team's chat.  Runs in the foreground; logs to stderr.\n"
@@ -34,6 +39,9 @@ usage(FILE *out)
 "\n"
 "  route                 print the routing decision for every post in a\n"
 "                        file of recorded Jetstream frames (dry run)\n"
+"  audit                 print the audit log (chat commands, published\n"
+"                        replies), oldest first; -n N: the newest N only;\n"
+"                        --since: from that day on (UTC)\n"
 "\n"
 "Signals: SIGHUP reloads the configuration, SIGTERM stops.\n",
 	    DEFAULT_CONFIG);
@@ -57,6 +65,49 @@ check_config(const char *path)
 	    cfg->nsources, cfg->nteams);
 	config_free(cfg);
 	return 0;
+}
+
+/* switchboard audit [-c FILE] [-s DIR] [-n N] [--since YYYY-MM-DD] */
+static int
+main_audit(int argc, char **argv, const char *config, const char *state_dir)
+{
+	static const struct option	 longopts[] = {
+		{ "config",		required_argument,	NULL, 'c' },
+		{ "state-dir",		required_argument,	NULL, 's' },
+		{ "count",		required_argument,	NULL, 'n' },
+		{ "since",		required_argument,	NULL, 'S' },
+		{ NULL,			0,			NULL, 0 }
+	};
+	const char			*count = NULL, *since = NULL;
+	int				 ch;
+
+	/* Options may also follow the subcommand. */
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:n:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'n':
+			count = optarg;
+			break;
+		case 'S':
+			since = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc != optind) {
+		usage(stderr);
+		return 2;
+	}
+	return audit_cmd(config, state_dir, count, since, stdout);
 }
 
 int
@@ -126,6 +177,8 @@ main(int argc, char **argv)
 		}
 		return route_cmd(config, argv[optind], stdout);
 	}
+	if (argc > 0 && strcmp(argv[0], "audit") == 0)
+		return main_audit(argc, argv, config, opts.state_dir);
 	if (argc > 0) {
 		fprintf(stderr, "switchboard: unknown command: %s\n", argv[0]);
 		usage(stderr);

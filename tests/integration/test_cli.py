@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """The command line: --version, --help, --check-config on the shipped and
-on broken files, usage errors, and the `route` dry run on recorded data."""
+on broken files, usage errors, the `route` dry run on recorded data, and
+`audit` printing the commands a running daemon took."""
 
+import datetime
+import http.client
+import json
 import os
 import re
+import socket
 import sys
+import urllib.parse
 
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sbtest  # noqa: E402
-from sbtest import SRCDIR, Tap, run_cli  # noqa: E402
+from sbtest import SRCDIR, Daemon, Tap, cstr, run_cli  # noqa: E402
 
 
 def configure_version():
@@ -200,12 +206,166 @@ def check_start_failure(tap):
            "cleanly with its reason", "status %d" % rc, err[-3000:])
 
 
+MM_TOKEN = "mmAuditT0kenForTests"
+
+
+def audit_config(state, port):
+    # The source points at a closed port: only commands matter here.
+    return """
+general = { state_directory = %s; };
+sources = ( { name = "bluesky"; type = "jetstream";
+  url = "ws://127.0.0.1:1/subscribe"; reconnect_min = 1000;
+  reconnect_max = 5000; } );
+teams = ( { name = "care"; chat = { type = "console";
+  channel_id = "C0CARE"; }; } );
+listener = { address = "127.0.0.1"; port = %d;
+  mattermost_token = %s; };
+""" % (cstr(state), port, cstr(MM_TOKEN))
+
+
+def mattermost_command(port, text, channel="C0CARE"):
+    body = urllib.parse.urlencode({
+        "token": MM_TOKEN, "team_id": "T0", "team_domain": "acme",
+        "channel_id": channel, "channel_name": "care",
+        "user_id": "U0AUDIT", "user_name": "alice",
+        "command": "/sb", "text": text,
+        "response_url": "http://127.0.0.1:1/r",
+        "trigger_id": "1.2"}).encode()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST", "/mattermost/commands", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "Token " + MM_TOKEN})
+        r = c.getresponse()
+        return r.status, json.loads(r.read().decode() or "null")
+    finally:
+        c.close()
+
+
+def audit_rows(out):
+    return [l.split("\t") for l in out.splitlines()]
+
+
+def check_audit(tap):
+    """switchboard audit, while the daemon runs and after it stopped:
+    one line per command, oldest first, the result of each, and -n and
+    --since."""
+    rc, out, err = run_cli(["--help"])
+    tap.ok(rc == 0 and "switchboard audit [-c FILE] [-s DIR] [-n N] "
+           "[--since YYYY-MM-DD]" in out, "--help shows audit's usage", out)
+    wd = tap.subdir("audit")
+    daemon = Daemon(wd)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    daemon.write_config(audit_config(daemon.state, port))
+    sent = ["help queue", "queue", "frobnicate now", "note nope9 a\tb\nc\\d",
+            "queue"]
+    channels = ["C0CARE", "C0CARE", "C0CARE", "C0CARE", "C0ELSEWHERE"]
+    try:
+        daemon.start()
+        up = daemon.wait_log(r"listener: on 127\.0\.0\.1 port %d" % port,
+                             tap.timeout(15))
+        if not tap.ok(up is not None, "the daemon takes commands",
+                      daemon.tail()):
+            return
+        t0 = datetime.datetime.now(datetime.timezone.utc).replace(
+            microsecond=0)
+        answers = [mattermost_command(port, t, c)
+                   for t, c in zip(sent, channels)]
+        tap.ok(all(st == 200 for st, _ in answers),
+               "five commands are answered", answers)
+
+        rc, out, err = run_cli(["audit", "-c", daemon.conf], cwd=wd)
+        t1 = datetime.datetime.now(datetime.timezone.utc)
+        tap.eq(rc, 0, "audit exits 0 while the daemon runs", err)
+        rows = audit_rows(out)
+        tap.eq([len(r) for r in rows], [7] * 5,
+               "one line per command, TIME USER TEAM CODE ACTION RESULT "
+               "TEXT separated by tabs", out)
+        if len(rows) != 5 or any(len(r) != 7 for r in rows):
+            return
+        times = []
+        for r in rows:
+            try:
+                times.append(datetime.datetime.strptime(
+                    r[0], "%Y-%m-%dT%H:%M:%SZ").replace(
+                        tzinfo=datetime.timezone.utc))
+            except ValueError:
+                times.append(None)
+        tap.ok(all(t is not None and t0 <= t <= t1 for t in times) and
+               times == sorted(times),
+               "times are UTC ISO-8601, within the test, oldest first",
+               [r[0] for r in rows], "between %s and %s" % (t0, t1))
+        tap.eq([r[1:6] for r in rows], [
+            ["alice (U0AUDIT)", "care", "-", "command", "ok"],
+            ["alice (U0AUDIT)", "care", "-", "command", "ok"],
+            ["alice (U0AUDIT)", "care", "-", "command",
+             'refused: unknown command "frobnicate"'],
+            ["alice (U0AUDIT)", "care", "NOPE9", "command",
+             'refused: no conversation with code "nope9"'],
+            ["alice (U0AUDIT)", "-", "-", "command",
+             "refused: this channel belongs to no team"]],
+            "user, the channel's team, the code, action and result", out)
+        tap.eq([r[6] for r in rows],
+               ["help queue", "queue", "frobnicate now",
+                "note nope9 a\\tb\\nc\\\\d", "queue"],
+               "the text as typed, one line (\\n, \\t and \\\\ escaped)")
+
+        rc, out2, err = run_cli(["audit", "-c", daemon.conf, "-n", "2"],
+                                cwd=wd)
+        tap.eq((rc, out2.splitlines()), (0, out.splitlines()[-2:]),
+               "-n 2 prints the newest two, oldest first", err)
+        rc, out3, err = run_cli(["-s", daemon.state, "audit"], cwd=wd)
+        tap.eq((rc, out3), (0, out),
+               "-s DIR before the subcommand reads the same store "
+               "without a config", err)
+        day = times[0].date()
+        rc, out4, err = run_cli(["audit", "--since", day.isoformat(),
+                                 "-s", daemon.state], cwd=wd)
+        tap.eq((rc, out4), (0, out), "--since today keeps today's", err)
+        later = (day + datetime.timedelta(days=1)).isoformat()
+        rc, out5, err = run_cli(["audit", "--since", later, "-s",
+                                 daemon.state], cwd=wd)
+        tap.eq((rc, out5), (0, ""), "--since tomorrow prints nothing", err)
+
+        for args, why in ((["--since", "2024-02-30"], "an impossible date"),
+                          (["--since", "yesterday"], "a word for a date"),
+                          (["-n", "0"], "-n 0"), (["-n", "5x"], "-n 5x"),
+                          (["extra"], "an extra argument")):
+            rc, out6, err = run_cli(["audit", "-s", daemon.state] + args,
+                                    cwd=wd)
+            tap.ok(rc == 2 and out6 == "" and err,
+                   "audit refuses %s with status 2" % why,
+                   "status %d" % rc, out6, err)
+        none = os.path.join(wd, "nostate")
+        rc, out7, err = run_cli(["audit", "-s", none], cwd=wd)
+        tap.ok(rc == 1 and "no store there" in err and
+               not os.path.exists(none),
+               "a state directory without a store: exit 1, nothing created",
+               "status %d" % rc, err)
+
+        rc, _ = daemon.stop()
+        tap.eq(rc, 0, "the daemon stops cleanly")
+        rc, out8, err = run_cli(["audit", "-c", daemon.conf], cwd=wd)
+        tap.eq((rc, out8), (0, out), "the log is kept after it stopped",
+               err)
+        log = daemon.log()
+        tap.ok("ERROR: AddressSanitizer" not in log and
+               "runtime error" not in log, "no sanitizer report",
+               daemon.tail())
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.kill()
+
+
 def main():
     tap = Tap("cli")
     sbtest.need_binary(tap)
     for fn in (check_version, check_help, check_usage_error,
                check_shipped_configs, check_bad_config, check_test_config,
-               check_route, check_start_failure):
+               check_route, check_start_failure, check_audit):
         tap.run(fn.__name__, fn, tap)
     tap.finish()
 

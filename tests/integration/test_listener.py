@@ -27,8 +27,9 @@ from sbtest import (ChatServer, Daemon, JetstreamServer, Tap,  # noqa: E402
 SLACK_SECRET = "s1gn1ngS3cretF0rTests"
 SLACK_SECRET2 = "r0tatedS1gn1ngS3cret"
 MM_TOKEN = "mmT0kenF0rTests42"
-COMMANDS = ("commands: show, assign, resolve, reopen, queue, help; "
-            "/switchboard help COMMAND for its usage")
+COMMANDS = ("commands: show, queue, reply, drafts, approve, reject, claim, "
+            "unclaim, note, assign, resolve, reopen, baton, mute, unmute, "
+            "help; /switchboard help COMMAND for its usage")
 
 
 def unknown(word):
@@ -310,6 +311,7 @@ teams = (
 );
 listener = { address = "127.0.0.1"; port = %d;
   slack_signing_secret = %s; };
+commands = { admins = [ "U0TEST" ]; };
 """ % (cstr(state), js_port, cstr(hook + "care"), cstr(hook + "sales"),
        port, cstr(SLACK_SECRET))
 
@@ -352,9 +354,11 @@ def check_assign(tap, wd):
         code = m.group(1)
         st, answer = slack_command(port, "assign %s sales" % code.lower())
         tap.eq((st, answer), (200, {
-            "response_type": "ephemeral",
-            "text": "%s: care → sales; its next posts go to sales" % code}),
-            "a signed /switchboard assign moves the conversation")
+            "response_type": "in_channel",
+            "text": "%s: care → sales by alice; its next posts go to "
+                    "sales" % code}),
+            "a signed /switchboard assign by an admin moves the "
+            "conversation, and the channel is told")
         st, answer = slack_command(port, "queue", channel="C0SALES")
         tap.ok(st == 200 and answer and answer["text"].startswith(
             "sales: 1 open conversation") and code in answer["text"],
