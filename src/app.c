@@ -15,6 +15,8 @@
 #include "notify.h"
 #include "outbox.h"
 #include "pipeline.h"
+#include "publish.h"
+#include "socket_mode.h"
 #include "ws.h"
 
 #define APP_RESTART_MS	1000	/* sources restart after a store error */
@@ -235,7 +237,10 @@ app_check_done(struct app *app)
 	size_t	i;
 
 	if (app->stopping) {
-		if (outbox_in_flight(app->outbox) == 0)
+		/* A publish attempt under way is let finish, like a delivery:
+		 * cut off, it would only be sent again after the restart. */
+		if (outbox_in_flight(app->outbox) == 0 &&
+		    publisher_in_flight(app->publisher) == 0)
 			app_finish(app);
 		return;
 	}
@@ -310,6 +315,8 @@ app_run_command(struct app *app, const struct slash_request *req)
 		cmd_print(&ctx, "switchboard: the store failed; try again");
 		ctx.in_channel = false;
 	}
+	if (ctx.queued)
+		publisher_kick(app->publisher);
 	json = cmd_answer_json(ctx.out.data, ctx.in_channel);
 	cmd_ctx_clear(&ctx);
 	return json;
@@ -326,6 +333,39 @@ static const struct listener_handlers app_listener_handlers = {
 	app_listener_conf,
 	app_command,
 	app_command
+};
+
+/*
+ * Slack Socket Mode: the same commands as the listener, over a socket
+ * the daemon opens.  The token and URL are read live, so a reload that
+ * changes them applies at the next connection.
+ */
+static const char *
+app_socket_mode_token(void *arg)
+{
+	struct app	*app = arg;
+
+	return app->config->socket_mode.app_token;
+}
+
+static const char *
+app_socket_mode_api_url(void *arg)
+{
+	struct app	*app = arg;
+
+	return app->config->socket_mode.api_url;
+}
+
+static char *
+app_socket_mode_command(void *arg, const struct slash_request *req)
+{
+	return app_run_command(arg, req);
+}
+
+static const struct socket_mode_handlers app_socket_mode_handlers = {
+	app_socket_mode_token,
+	app_socket_mode_api_url,
+	app_socket_mode_command
 };
 
 static void
@@ -432,6 +472,7 @@ app_reload(struct app *app)
 	app->stats.reloads++;
 	log_notice("configuration reloaded from %s", app->opts.config_path);
 	outbox_kick(app->outbox);
+	publisher_kick(app->publisher);
 	notify_ready();
 	return 0;
 }
@@ -469,6 +510,7 @@ app_stop(struct app *app, int exit_code)
 	app->exit_code = exit_code;
 	notify_stopping();
 	app_sources_stop(app);
+	socket_mode_stop(app->socket_mode);
 	app_commit(app);
 	outbox_pause(app->outbox);
 	uv_timer_start(&app->stop_timer, app_stop_timeout,
@@ -530,6 +572,12 @@ app_new(const struct app_options *opts)
 	}
 	app->http = http_new(&app->loop);
 	app->outbox = outbox_new(app);
+	app->publisher = publisher_new(app);
+	if (app->config->socket_mode.app_token != NULL) {
+		app->socket_mode = socket_mode_new(&app->loop, app->lws,
+		    app->http, &app_socket_mode_handlers, app);
+		socket_mode_start(app->socket_mode);
+	}
 	uv_check_init(&app->loop, &app->commit_check);
 	uv_timer_init(&app->loop, &app->stop_timer);
 	uv_timer_init(&app->loop, &app->restart_timer);
@@ -578,6 +626,7 @@ app_run(struct app *app)
 	    app->config->state_directory);
 	notify_ready();
 	outbox_kick(app->outbox);
+	publisher_kick(app->publisher);	/* replies a crash left pending */
 	if (!app->stopping)
 		uv_run(&app->loop, UV_RUN_DEFAULT);
 	else
@@ -615,6 +664,11 @@ app_free(struct app *app)
 	free(app->sources);
 	app->nsources = 0;
 	outbox_pause(app->outbox);
+	/* Before http and the lws context: they use both. */
+	publisher_free(app->publisher);
+	app->publisher = NULL;
+	socket_mode_free(app->socket_mode);
+	app->socket_mode = NULL;
 	http_free(app->http);
 	outbox_free(app->outbox);
 	uv_close((uv_handle_t *)&app->commit_check, NULL);

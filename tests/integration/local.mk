@@ -8,15 +8,19 @@ INTEGRATION_TESTS = \
 	tests/integration/test_nostr.py \
 	tests/integration/test_nostr_interop.py \
 	tests/integration/test_notify.py \
+	tests/integration/test_reply.py \
+	tests/integration/test_reply_nostr.py \
 	tests/integration/test_resume.py \
 	tests/integration/test_secrets.py \
+	tests/integration/test_socket_mode.py \
 	tests/integration/test_store_failure.py \
 	tests/integration/test_systemd.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
 	tests/fakes/jetstream_server.py tests/fakes/chat_server.py \
 	tests/integration/sbnostr.py tests/fakes/nostr_relay.py \
-	tests/fakes/mastodon_server.py tests/fakes/loopback.py
+	tests/fakes/mastodon_server.py tests/fakes/loopback.py \
+	tests/fakes/slack_socket.py tests/fakes/bluesky_pds.py
 
 # The Nostr interop test runs a real relay and nostr-tools, installed by
 # `npm ci` from this lockfile into the build tree (tests/interop/
@@ -26,9 +30,9 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
 # .py tests always exit 0 otherwise, and a crash loses the plan).
 EXTRA_DIST += tests/interop/nostr/package.json \
 	tests/interop/nostr/package-lock.json tests/interop/nostr/relay.mjs \
-	tests/interop/nostr/publish.mjs
+	tests/interop/nostr/publish.mjs tests/interop/nostr/reply.mjs
 AM_PY_LOG_DRIVER_FLAGS = --ignore-exit
 clean-local: clean-local-nostr-interop
 clean-local-nostr-interop:
-	-rm -rf tests/interop/nostr-run
+	-rm -rf tests/interop/nostr-run tests/interop/nostr-reply-run
 .PHONY: clean-local-nostr-interop
