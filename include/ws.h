@@ -17,6 +17,7 @@
 struct lws_context;
 
 struct ws_params {
+	const char	*role;		/* for logs: "source" when NULL */
 	const char	*name;		/* for logs: the source name */
 	int		 idle_timeout_ms; /* ping at half, reconnect at full */
 	int		 reconnect_min_ms;

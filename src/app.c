@@ -462,6 +462,10 @@ app_reload(struct app *app)
 	    strcmp(cfg->listener.address, app->config->listener.address) != 0)
 		log_warn("listener enabled, address or port changed: restart "
 		    "to apply");
+	if ((cfg->socket_mode.app_token != NULL) !=
+	    (app->config->socket_mode.app_token != NULL))
+		log_warn("socket_mode turned %s: restart to apply",
+		    cfg->socket_mode.app_token != NULL ? "on" : "off");
 	app_commit(app);
 	app_swap_sources(app, cfg);
 	router_free(app->router);

@@ -493,7 +493,8 @@ publish_nostr_start(struct publish_job *job)
 		r = &at->relays[i];
 		r->at = at;
 		r->url = xstrdup(acc->relays.v[i]);
-		text = xasprintf("publish %s (%s)", at->name, r->url);
+		text = xasprintf("%s (%s)", at->name, r->url);
+		p.role = "publish";
 		p.name = text;
 		r->ws = ws_new(job->lws, job->loop, &p,
 		    &publish_nostr_ws_callbacks, r);

@@ -476,7 +476,8 @@ socket_mode_new(uv_loop_t *loop, struct lws_context *lws, struct http *http,
 	sm->h = *h;
 	sm->arg = arg;
 	memset(&p, 0, sizeof(p));
-	p.name = "slack-socket-mode";
+	p.role = "slack";
+	p.name = "socket mode";
 	p.idle_timeout_ms = SOCKET_MODE_IDLE_TIMEOUT_MS;
 	p.reconnect_min_ms = SOCKET_MODE_BACKOFF_MIN_MS;
 	p.reconnect_max_ms = SOCKET_MODE_BACKOFF_MAX_MS;

@@ -84,7 +84,7 @@ ws_schedule_retry(struct ws *ws)
 	 * does not reconnect in lockstep after a relay restarts. */
 	delay = delay / 2 + (uint64_t)(random_unit() * (double)(delay / 2));
 	ws->attempt++;
-	log_info("source %s: reconnecting in %llu ms", ws->name,
+	log_info("%s: reconnecting in %llu ms", ws->name,
 	    (unsigned long long)delay);
 	uv_timer_start(&ws->retry_timer, ws_retry_cb, delay, 0);
 }
@@ -106,7 +106,7 @@ ws_connect(struct ws *ws)
 	}
 	copy = xstrdup(url);
 	if (lws_parse_uri(copy, &proto, &address, &port, &upath) != 0) {
-		log_err("source %s: bad URL", ws->name);
+		log_err("%s: bad URL", ws->name);
 		free(copy);
 		free(url);
 		ws_schedule_retry(ws);
@@ -125,10 +125,11 @@ ws_connect(struct ws *ws)
 	ci.local_protocol_name = "sb-ws-client";
 	ci.pwsi = &ws->wsi;
 	ci.opaque_user_data = ws;
-	log_debug("source %s: connecting to %s://%s:%d%s", ws->name, proto,
-	    address, port, path);
+	/* Not the query: it may hold a one-time ticket (Socket Mode). */
+	log_debug("%s: connecting to %s://%s:%d%.*s", ws->name, proto,
+	    address, port, (int)strcspn(path, "?"), path);
 	if (lws_client_connect_via_info(&ci) == NULL) {
-		log_warn("source %s: cannot start connection", ws->name);
+		log_warn("%s: cannot start connection", ws->name);
 		ws->wsi = NULL;
 		ws_schedule_retry(ws);
 	}
@@ -162,7 +163,7 @@ ws_idle_cb(uv_timer_t *t)
 		return;
 	quiet = now_mono_ms() - ws->last_rx_ms;
 	if (quiet >= ws->params.idle_timeout_ms) {
-		log_warn("source %s: no data or pong for %lld ms, reconnecting",
+		log_warn("%s: no data or pong for %lld ms, reconnecting",
 		    ws->name, (long long)quiet);
 		ws_kill(ws);
 	} else if (quiet >= ws->params.idle_timeout_ms / 2 && !ws->ping_sent) {
@@ -298,14 +299,14 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		log_warn("source %s: connection failed: %s", ws->name,
+		log_warn("%s: connection failed: %s", ws->name,
 		    in ? (const char *)in : "unknown error");
 		ws_gone(ws, wsi, in ? in : "connection error");
 		return 0;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		return ws_append_headers(ws, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		log_info("source %s: connected", ws->name);
+		log_info("%s: connected", ws->name);
 		ws->connected = true;
 		ws->last_rx_ms = now_mono_ms();
 		if (ws->cb->opened != NULL && !ws->freed)
@@ -328,7 +329,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		return ws_writeable(ws, wsi);
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		log_info("source %s: connection closed", ws->name);
+		log_info("%s: connection closed", ws->name);
 		ws_gone(ws, wsi, "closed");
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
@@ -402,7 +403,8 @@ ws_new(struct lws_context *ctx, uv_loop_t *loop, const struct ws_params *p,
 	ws->ctx = ctx;
 	ws->loop = loop;
 	ws->params = *p;
-	ws->name = xstrdup(p->name);
+	ws->name = xasprintf("%s %s", p->role != NULL ? p->role : "source",
+	    p->name);
 	ws->params.name = ws->name;
 	ws->cb = cb;
 	ws->arg = arg;
@@ -483,7 +485,7 @@ ws_send(struct ws *ws, const char *text, size_t len)
 void
 ws_reconnect(struct ws *ws, const char *why)
 {
-	log_info("source %s: reconnecting: %s", ws->name, why);
+	log_info("%s: reconnecting: %s", ws->name, why);
 	ws_kill(ws);
 }
 
