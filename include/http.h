@@ -12,7 +12,9 @@
 #include "util.h"
 
 struct http_request {
-	const char	*method;	/* "POST" (default when NULL), "GET" */
+	const char	*method;	/* "POST" (default when NULL), "GET",
+					 * "PUT", "PATCH"; a body is sent
+					 * whenever there is one */
 	char		*url;
 	struct strv	 headers;	/* "Name: value" */
 	char		*body;		/* may be NULL */

@@ -6,6 +6,7 @@
 #define SB_JETSTREAM_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "post.h"
@@ -21,6 +22,8 @@ struct jetstream_event {
 	enum jetstream_kind	 kind;
 	int64_t			 time_us;	/* the cursor; always set */
 	struct post		*post;		/* JETSTREAM_POST; caller frees */
+	bool			 updated;	/* JETSTREAM_POST: an edit of a
+						 * post created before */
 	char			*id;		/* JETSTREAM_DELETE: at:// URI */
 	char			*did;		/* JETSTREAM_IDENTITY */
 	char			*handle;	/* JETSTREAM_IDENTITY, may be NULL */

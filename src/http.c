@@ -369,13 +369,16 @@ http_start(struct http *h, const struct http_request *req, long timeout_ms,
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_USERAGENT,
 	    "switchboard/" PACKAGE_VERSION);
-	if (strcmp(method, "POST") == 0) {
+	/* PUT and PATCH carry a body too (Matrix send, message edits):
+	 * POSTFIELDS sends it, CUSTOMREQUEST names the method. */
+	if (strcmp(method, "POST") == 0 || req->body != NULL) {
 		x->body = xstrndup(req->body ? req->body : "",
 		    req->body ? req->body_len : 0);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)(req->body ? req->body_len : 0));
-	} else if (strcmp(method, "GET") != 0)
+	}
+	if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
 		curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
 	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
 		http_xfer_free(x);

@@ -497,8 +497,10 @@ jetstream_commit(struct jetstream_event *ev, const struct json_scan *js,
 	id = xasprintf("at://%s/%s/%s", did, JETSTREAM_COLLECTION, rkey);
 	free(rkey);
 	if (json_scan_streq(js, op, "create") ||
-	    json_scan_streq(js, op, "update"))
+	    json_scan_streq(js, op, "update")) {
+		ev->updated = json_scan_streq(js, op, "update");
 		return jetstream_post(ev, js, commit, did, id, cause);
+	}
 	if (json_scan_streq(js, op, "delete")) {
 		ev->kind = JETSTREAM_DELETE;
 		ev->id = id;

@@ -220,6 +220,7 @@ source_jetstream_frame(struct source *src, const char *buf, size_t len,
 	switch (ev.kind) {
 	case JETSTREAM_POST:
 		in.post = ev.post;
+		in.edited = ev.updated;
 		ev.post = NULL;		/* the core takes it */
 		break;
 	case JETSTREAM_DELETE:

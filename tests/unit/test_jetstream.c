@@ -42,6 +42,8 @@ count_file(const char *rel, struct counts *c)
 		switch (ev.kind) {
 		case JETSTREAM_POST:
 			c->post++;
+			/* Every recorded post event is a create. */
+			assert_false(ev.updated);
 			assert_non_null(ev.post);
 			assert_non_null(ev.post->text);
 			assert_non_null(ev.post->url);
@@ -509,6 +511,35 @@ test_byte_corruption(void **state)
 	assert_int_equal(jetstream_parse("{", 1, &ev, NULL), -1);
 }
 
+/* An edit arrives as operation "update" of the same record: the same
+ * post id, marked updated, so the core notes it as an edit. */
+static void
+test_post_update(void **state)
+{
+	struct jetstream_event	 create, update;
+	char			*line, *edited, *at, *cause = NULL;
+
+	(void)state;
+	line = test_line(CORPUS, 2);
+	at = strstr(line, "\"operation\":\"create\"");
+	assert_non_null(at);
+	edited = xasprintf("%.*s\"operation\":\"update\"%s",
+	    (int)(at - line), line, at + strlen("\"operation\":\"create\""));
+	assert_int_equal(jetstream_parse(line, strlen(line), &create, &cause),
+	    0);
+	assert_int_equal(jetstream_parse(edited, strlen(edited), &update,
+	    &cause), 0);
+	assert_int_equal(create.kind, JETSTREAM_POST);
+	assert_int_equal(update.kind, JETSTREAM_POST);
+	assert_false(create.updated);
+	assert_true(update.updated);
+	assert_string_equal(create.post->id, update.post->id);
+	jetstream_event_clear(&create);
+	jetstream_event_clear(&update);
+	free(edited);
+	free(line);
+}
+
 static void
 test_web_url(void **state)
 {
@@ -593,6 +624,7 @@ main(void)
 		cmocka_unit_test(test_synthetic_features),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_byte_corruption),
+		cmocka_unit_test(test_post_update),
 		cmocka_unit_test(test_web_url),
 		cmocka_unit_test(test_subscribe_url)
 	};
