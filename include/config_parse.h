@@ -1,6 +1,7 @@
 /*
- * Private to config.c and config_reply.c: the helpers both use while
- * reading a file, and the reply-side steps config.c calls in order.
+ * Private to config.c, config_reply.c and config_watch.c: the helpers
+ * they share while reading a file, and the steps config.c calls in
+ * order.
  */
 #ifndef SB_CONFIG_PARSE_H
 #define SB_CONFIG_PARSE_H
@@ -31,5 +32,15 @@ void	config_socket_mode(struct config *c, const config_setting_t *root,
 	    struct cfg_errors *);
 /* Frees (secrets wiped) what the four above put in c; not c itself. */
 void	config_reply_free(struct config *c);
+
+/* Each team's watch group (teams is the list read into c->teams);
+ * after every team, since it names their rules. */
+void	config_watch(struct config *c, const config_setting_t *teams,
+	    struct cfg_errors *);
+/* The top-level storms group into c->storms; after the teams. */
+void	config_storms(struct config *c, const config_setting_t *root,
+	    struct cfg_errors *);
+/* Frees what the two above put in c. */
+void	config_watch_free(struct config *c);
 
 #endif

@@ -13,7 +13,9 @@
 
 /*
  * Inside the caller's transaction.  Returns 1 with *d filled (for
- * ROUTE_TEAM the post is recorded and its delivery queued), 0 if the
+ * ROUTE_TEAM the post is recorded and its deliveries queued: to the
+ * team, and a copy to each team watching that team or the rule that
+ * routed the conversation, unless it muted the author), 0 if the
  * post was recorded before (nothing changed), -1 on a store error.  May
  * fill p->author_handle from the store.  A post by an author muted for
  * the team it would go to (store_muted) becomes ROUTE_DROP with rule

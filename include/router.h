@@ -10,8 +10,11 @@
 #ifndef SB_ROUTER_H
 #define SB_ROUTER_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "post.h"
+#include "util.h"
 
 enum route_action {
 	ROUTE_IGNORE,	/* no team wants it; not recorded */
@@ -40,5 +43,17 @@ void		 router_free(struct router *);
  */
 void	router_decide(const struct router *, const struct post *,
 	    const char *owner, struct decision *out);
+
+/*
+ * Watchers (README "Watchers"): the teams that watch the posts team
+ * owns, or the posts rule ("team/rule") routed; NULL if none.  Borrowed:
+ * valid while the router lives.
+ */
+const struct strv *router_team_watchers(const struct router *,
+	    const char *team);
+const struct strv *router_rule_watchers(const struct router *,
+	    const char *rule);
+/* Whether any team watches a rule (a thread's first rule then counts). */
+bool	router_watches_rules(const struct router *);
 
 #endif

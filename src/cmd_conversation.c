@@ -333,6 +333,26 @@ cmd_conversation_teams(const struct cmd_ctx *ctx)
 }
 
 /*
+ * Tell every team that got copies of c as a watcher what happened
+ * (text), in its thread there; except skip, which hears it otherwise.
+ */
+static int
+cmd_conversation_tell_watchers(struct cmd_ctx *ctx,
+    const struct conversation *c, const char *skip, const char *text)
+{
+	struct strv	w;
+	size_t		i;
+	int		rc;
+
+	rc = store_conversation_watchers(ctx->store, c->id, &w);
+	for (i = 0; rc == 0 && i < w.n; i++)
+		if (skip == NULL || strcmp(w.v[i], skip) != 0)
+			rc = store_note_queue(ctx->store, c->id, w.v[i], text);
+	strv_free(&w);
+	return rc;
+}
+
+/*
  * Managers (and spokespeople, admins) of the team whose channel this
  * is, or of the team that owns the conversation, may give it away.
  */
@@ -389,6 +409,12 @@ cmd_conversation_assign(struct cmd_ctx *ctx, int argc, char **argv)
 	    cmd_who(ctx), c.team);
 	rc = store_note_queue(ctx->store, c.id, team->name, note);
 	free(note);
+	if (rc == 0) {
+		note = xasprintf("%s now belongs to %s", c.code, team->name);
+		rc = cmd_conversation_tell_watchers(ctx, &c, team->name,
+		    note);
+		free(note);
+	}
 	if (rc != 0) {
 		conversation_free(&c);
 		return cmd_store_failed(ctx);
@@ -408,6 +434,7 @@ cmd_conversation_status(struct cmd_ctx *ctx, const char *code, bool open)
 {
 	struct conversation	c;
 	enum cmd_retval		ret = CMD_OK;
+	char			*note;
 	int			rc;
 
 	if (cmd_conversation_find(ctx, code, &c) != CMD_OK)
@@ -419,6 +446,12 @@ cmd_conversation_status(struct cmd_ctx *ctx, const char *code, bool open)
 		return CMD_OK;
 	}
 	rc = store_conversation_set_status(ctx->store, c.id, open);
+	if (rc == 0) {
+		note = xasprintf("%s %s by %s", c.code, open ? "reopened" :
+		    "resolved", cmd_who(ctx));
+		rc = cmd_conversation_tell_watchers(ctx, &c, NULL, note);
+		free(note);
+	}
 	if (rc < 0)
 		ret = cmd_store_failed(ctx);
 	else if (rc == 1)

@@ -91,6 +91,9 @@ struct router {
 	struct router_set	 teams;
 	struct router_set	 brand;
 	struct hmap		 team_names;	/* name -> owned name */
+	/* Watchers: team or "team/rule" -> struct strv of teams. */
+	struct hmap		 team_watchers;
+	struct hmap		 rule_watchers;
 	char			*fallback;	/* or NULL */
 	struct router_scratch	*scratch;
 };
@@ -596,6 +599,68 @@ router_build_drop(struct router *rt, const struct routing_conf *rc,
 	return 0;
 }
 
+static void
+router_watch_add(struct hmap *m, const char *watched, const char *watcher)
+{
+	void	**slot = hmap_put(m, watched);
+
+	if (*slot == NULL) {
+		*slot = xmalloc(sizeof(struct strv));
+		strv_init(*slot);
+	}
+	if (!strv_contains(*slot, watcher))
+		strv_add(*slot, watcher);
+}
+
+/* Who watches whom, turned round: the watched name to its watchers. */
+static void
+router_build_watchers(struct router *rt, const struct config *cfg)
+{
+	const struct team_conf	*t;
+	size_t			 i, j;
+
+	for (i = 0; i < cfg->nteams; i++) {
+		t = &cfg->teams[i];
+		for (j = 0; j < t->watch_teams.n; j++)
+			router_watch_add(&rt->team_watchers,
+			    t->watch_teams.v[j], t->name);
+		for (j = 0; j < t->watch_rules.n; j++)
+			router_watch_add(&rt->rule_watchers,
+			    t->watch_rules.v[j], t->name);
+	}
+}
+
+static void
+router_watchers_free(struct hmap *m)
+{
+	size_t	 iter = 0;
+	void	*value;
+
+	while (hmap_next(m, &iter, NULL, &value)) {
+		strv_free(value);
+		free(value);
+	}
+	hmap_free(m);
+}
+
+const struct strv *
+router_team_watchers(const struct router *rt, const char *team)
+{
+	return team != NULL ? hmap_get(&rt->team_watchers, team) : NULL;
+}
+
+const struct strv *
+router_rule_watchers(const struct router *rt, const char *rule)
+{
+	return rule != NULL ? hmap_get(&rt->rule_watchers, rule) : NULL;
+}
+
+bool
+router_watches_rules(const struct router *rt)
+{
+	return rt->rule_watchers.n > 0;
+}
+
 struct router *
 router_new(const struct config *cfg, char **cause)
 {
@@ -604,6 +669,9 @@ router_new(const struct config *cfg, char **cause)
 	const char			*fb;
 
 	hmap_init(&rt->team_names);
+	hmap_init(&rt->team_watchers);
+	hmap_init(&rt->rule_watchers);
+	router_build_watchers(rt, cfg);
 	rt->scratch = xcalloc(1, sizeof(*rt->scratch));
 	strv_init(&rt->scratch->words);
 
@@ -654,6 +722,8 @@ router_free(struct router *rt)
 	router_set_free(&rt->teams);
 	router_set_free(&rt->brand);
 	router_team_names_free(&rt->team_names);
+	router_watchers_free(&rt->team_watchers);
+	router_watchers_free(&rt->rule_watchers);
 	free(rt->fallback);
 	strv_free(&rt->scratch->words);
 	free(rt->scratch->hashes);
