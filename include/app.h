@@ -22,6 +22,7 @@ struct outbox;
 struct listener;
 struct publisher;
 struct socket_mode;
+struct storms;
 
 /* Counters, logged at exit; the metrics endpoint will export them. */
 struct app_stats {
@@ -36,6 +37,9 @@ struct app_stats {
 	uint64_t	delivered;	/* chat messages accepted */
 	uint64_t	retried;	/* delivery attempts to retry */
 	uint64_t	failed;		/* deliveries given up */
+	uint64_t	digests;	/* digest messages accepted */
+	uint64_t	dest_down;	/* destinations marked down */
+	uint64_t	dest_up;	/* ... and up again */
 	uint64_t	reloads;
 	uint64_t	reload_failures;
 	uint64_t	store_errors;
@@ -59,6 +63,7 @@ struct app {
 	struct listener		*listener;	/* slash commands, or NULL */
 	struct publisher	*publisher;	/* replies to the networks */
 	struct socket_mode	*socket_mode;	/* Slack Socket Mode, or NULL */
+	struct storms		*storms;	/* storm detection, or NULL */
 	struct source		**sources;
 	size_t			 nsources;
 	struct app_stats	 stats;

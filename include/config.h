@@ -44,6 +44,14 @@ struct chat_conf {
 	char			*channel_id;	/* the chat's channel id, whose
 						 * slash commands act for this
 						 * team; NULL: none */
+	/* Delivery that survives anything (README "Delivery"). */
+	int			 down_after;	/* consecutive failed attempts
+						 * before the destination is
+						 * reported down (default 5) */
+	int			 digest_after;	/* queued posts beyond which they
+						 * go out as digests (default:
+						 * a minute at the rate, >= 5) */
+	int			 digest_max;	/* posts per digest (default 20) */
 };
 
 /*
@@ -98,7 +106,27 @@ struct team_conf {
 	struct reply_conf	 reply;
 	struct rule_conf	*rules;
 	size_t			 nrules;
+	/*
+	 * Watching (README "Watchers"): this team also gets a read-only copy
+	 * of posts owned by these teams, or routed by these rules
+	 * ("team/rule"), saying who owns the conversation.
+	 */
+	struct strv		 watch_teams;
+	struct strv		 watch_rules;
 	int			 line;
+};
+
+/*
+ * Storm alerts (README "Storms"): a team's or rule's volume against
+ * its own rolling baseline.  Enabled when alert_team is set.
+ */
+struct storm_conf {
+	char		*alert_team;	/* who is told; NULL: no storm alerts */
+	double		 factor;	/* current rate / baseline (default 4) */
+	int		 min_posts;	/* in the window, to count (default 20) */
+	int		 window_s;	/* current rate measured over (300) */
+	int		 baseline_s;	/* baseline averaged over (86400) */
+	int		 calm_s;	/* below threshold this long ends it (600) */
 };
 
 struct source_conf {
@@ -162,6 +190,7 @@ struct config {
 	size_t			 naccounts;
 	struct commands_conf	 commands;
 	struct socket_mode_conf	 socket_mode;
+	struct storm_conf	 storms;
 };
 
 /*

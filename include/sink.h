@@ -22,6 +22,27 @@ enum sink_result {
 	SINK_FAIL	/* will never succeed: give up on this delivery */
 };
 
+/* What a platform's answer said, besides the result.  Caller frees the
+ * strings (sink_answer_clear). */
+struct sink_answer {
+	/*
+	 * >= 0: send nothing more to this destination for this long: a
+	 * 429's Retry-After / retry_after / X-RateLimit-Reset-After, or a
+	 * rate-limit bucket a success left empty.  -1: no signal.
+	 */
+	double	 retry_after_s;
+	/*
+	 * SINK_OK: the platform's id of the message created or updated
+	 * (Slack ts, Mattermost post id, Discord message id, Matrix event
+	 * id), or NULL when it gives none (incoming webhooks).  The first
+	 * one of a conversation in a destination roots its thread.
+	 */
+	char	*message_id;
+	char	*cause;		/* why not SINK_OK, or NULL */
+};
+void	sink_answer_init(struct sink_answer *);
+void	sink_answer_clear(struct sink_answer *);
+
 struct sink_ops {
 	const char	*type;		/* config: chat.type */
 	/* Type-specific config keys, NULL-terminated (may be NULL). */
@@ -36,23 +57,35 @@ struct sink_ops {
 	void	(*settings_free)(void *);
 
 	/*
-	 * HTTP sinks: fill req (url, headers, body) for delivery d.
+	 * HTTP sinks: fill req (url, headers, body) for delivery d: in
+	 * d->thread's thread when set; an edit or deletion of a post shown
+	 * as d->message may update that message where the platform can.
 	 * Returns 0, or -1 with *cause (caller frees) if d cannot be sent.
 	 */
 	int	(*format)(const struct chat_conf *, const struct delivery *d,
 		    struct http_request *req, char **cause);
 	/*
-	 * Optional: classify the response; NULL means sink_classify().
-	 * *retry_after_s is set (seconds, >= 0) when the platform said
-	 * when to retry.  *cause (caller frees) explains a non-OK result.
+	 * Optional: n (>= 2) post deliveries as one digest message: one
+	 * line per post with its code, author and the start of its text,
+	 * within the platform's limits; posted in the channel, not a
+	 * thread.  NULL: this platform gets no digests.
+	 */
+	int	(*format_digest)(const struct chat_conf *,
+		    const struct delivery *const *d, size_t n,
+		    struct http_request *req, char **cause);
+	/*
+	 * Optional: read the response into *a (initialised by the caller);
+	 * NULL means sink_classify().
 	 */
 	enum sink_result (*response)(const struct chat_conf *,
-		    const struct http_response *, double *retry_after_s,
-		    char **cause);
+		    const struct http_response *, struct sink_answer *a);
 
 	/* Local sinks (console): deliver now, no HTTP.  NULL for others. */
 	enum sink_result (*write)(const struct chat_conf *,
 		    const struct delivery *d, char **cause);
+	/* Optional, local sinks: format_digest's message, delivered now. */
+	enum sink_result (*write_digest)(const struct chat_conf *,
+		    const struct delivery *const *d, size_t n, char **cause);
 };
 
 /* The registered adapter for type, or NULL. */
@@ -65,7 +98,7 @@ extern const struct sink_ops *const sink_table[];
  * 408, 5xx and transport errors RETRY; other statuses FAIL.
  */
 enum sink_result sink_classify(const struct http_response *,
-	    double *retry_after_s, char **cause);
+	    struct sink_answer *);
 
 /* Shared message parts, so every platform says the same things. */
 const char	*sink_platform_name(const char *platform); /* "Bluesky" */
@@ -140,8 +173,12 @@ int		 sink_json_request(struct http_request *, const char *type,
 		    const char *url, const char *content_type, json_t *msg,
 		    char **cause);
 
-extern const struct sink_ops sink_slack_ops;
-extern const struct sink_ops sink_mattermost_ops;
+extern const struct sink_ops sink_slack_ops;		/* webhook or Web API */
+extern const struct sink_ops sink_mattermost_ops;	/* webhook or API v4 */
+extern const struct sink_ops sink_discord_ops;
+extern const struct sink_ops sink_teams_ops;
+extern const struct sink_ops sink_matrix_ops;
+extern const struct sink_ops sink_webhook_ops;		/* generic, signed */
 extern const struct sink_ops sink_console_ops;
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * Durable state in SQLite (WAL): posts seen, conversations, the outbox
- * of pending deliveries, source cursors.  The only file that speaks SQL.
+ * of pending deliveries, source cursors, replies and the audit log.
+ * The src/store*.c files are the only ones that speak SQL.
  *
  * Writes happen inside a transaction opened with store_begin(); the
  * caller commits once per burst, so a post, its conversation, its
@@ -104,6 +105,11 @@ struct delivery {
 	int		 attempts;	/* failed attempts so far */
 	int64_t		 next_try_ms;	/* wall clock */
 	char		*note;		/* DELIVERY_NOTE: the text; else NULL */
+	char		*thread;	/* the chat message that roots this
+					 * conversation's thread in this
+					 * destination, or NULL (none yet) */
+	char		*message;	/* the chat message that showed this
+					 * post here (for edits), or NULL */
 };
 void	delivery_free(struct delivery *);
 
@@ -126,7 +132,22 @@ int	store_outbox_head(struct store *, const char *destination,
  * out (strv_free it). */
 int	store_outbox_destinations(struct store *, struct strv *out);
 /* done/retry/fail return -1 for an unknown id. */
-int	store_outbox_done(struct store *, int64_t id);
+/* message_id (may be NULL) is the chat's id of the message sent: the
+ * first one of a conversation in a destination roots its thread. */
+int	store_outbox_done(struct store *, int64_t id, const char *message_id);
+/*
+ * Up to max due (next_try_ms <= now_ms) pending DELIVERY_POST
+ * deliveries for destination, oldest first, stopping at the first one
+ * that is another kind or not due, so order holds: *out is an array of
+ * *n (deliveries_free it).  0 or -1.
+ */
+int	store_outbox_batch(struct store *, const char *destination,
+	    size_t max, int64_t now_ms, struct delivery **out, size_t *n);
+void	deliveries_free(struct delivery *, size_t n);
+/* Pending deliveries for destination and the creation time of the
+ * oldest (0 if none). */
+int	store_outbox_depth(struct store *, const char *destination,
+	    int64_t *n, int64_t *oldest_ms);
 int	store_outbox_retry(struct store *, int64_t id, int64_t next_try_ms,
 	    const char *error);
 int	store_outbox_fail(struct store *, int64_t id, const char *error);
@@ -158,6 +179,23 @@ void	conversation_free(struct conversation *);	/* clears; NULL ok */
  */
 int	store_conversation_by_code(struct store *, const char *code,
 	    struct conversation *out);
+/* Conversation id: 1 and *out (conversation_free it), 0 if unknown, -1. */
+int	store_conversation_get(struct store *, int64_t id,
+	    struct conversation *out);
+/*
+ * The conversation rooted at root: 1 with *id and, if rule is not
+ * NULL, *rule (the rule that routed its first post, or NULL; caller
+ * frees), 0 if unknown, -1 on error.
+ */
+int	store_conversation_origin(struct store *, const char *platform,
+	    const char *root, int64_t *id, char **rule);
+/*
+ * Watchers (README "Watchers"): the destinations that got copies of
+ * conversation id's posts while another team owned it, each once,
+ * sorted; initialises out (strv_free it).  0 or -1.
+ */
+int	store_conversation_watchers(struct store *, int64_t id,
+	    struct strv *out);
 /* Give conversation id to team: later posts in it are routed there.
  * 0, or -1 on error or an unknown id. */
 int	store_conversation_set_team(struct store *, int64_t id,

@@ -17,6 +17,7 @@
 #include "pipeline.h"
 #include "publish.h"
 #include "socket_mode.h"
+#include "storm.h"
 #include "ws.h"
 
 #define APP_RESTART_MS	1000	/* sources restart after a store error */
@@ -123,6 +124,25 @@ app_store_failed(struct app *app)
 	    0);
 }
 
+/* Count a post a team got towards storms (README "Storms"). */
+static int
+app_count_storm(struct app *app, const struct post *p,
+    const struct decision *d)
+{
+	int64_t	conv = 0;
+	int	rc;
+
+	/* Off, the lookup is spared; storms_count forgets any storm. */
+	if (app->config->storms.alert_team != NULL) {
+		rc = store_conversation_origin(app->store, p->platform,
+		    post_root(p), &conv, NULL);
+		if (rc != 1)
+			return rc;
+	}
+	return storms_count(app->storms, &app->config->storms, app->store, p,
+	    d->team, d->rule, conv);
+}
+
 static int
 app_route_post(struct app *app, struct post *p)
 {
@@ -148,7 +168,7 @@ app_route_post(struct app *app, struct post *p)
 		app->stats.routed++;
 		log_info("post %s -> team %s (%s)", p->url ? p->url : p->id,
 		    d.team, d.rule);
-		break;
+		return app_count_storm(app, p, &d);
 	}
 	return 0;
 }
@@ -554,6 +574,7 @@ app_new(const struct app_options *opts)
 	app->router = router_new(app->config, &cause);
 	if (app->router == NULL)
 		goto fail;
+	app->storms = storms_new();
 	dir = opts->state_dir ? opts->state_dir : app->config->state_directory;
 	app->store = store_open(dir, &cause);
 	if (app->store == NULL)
@@ -596,6 +617,7 @@ fail:
 	log_err("%s", cause ? cause : "startup failed");
 	free(cause);
 	router_free(app->router);
+	storms_free(app->storms);
 	store_close(app->store);
 	config_free(app->config);
 	free(app);
@@ -645,13 +667,16 @@ app_log_stats(const struct app *app)
 
 	log_notice("stats: frames %llu (bad %llu, oversize %llu), posts %llu "
 	    "(duplicates %llu, routed %llu, dropped %llu, ignored %llu), "
-	    "deliveries ok %llu, retried %llu, failed %llu",
+	    "deliveries ok %llu, retried %llu, failed %llu (digests %llu, "
+	    "destinations down %llu, up %llu), storms %llu",
 	    (unsigned long long)s->frames, (unsigned long long)s->bad_frames,
 	    (unsigned long long)s->oversize, (unsigned long long)s->posts,
 	    (unsigned long long)s->duplicates, (unsigned long long)s->routed,
 	    (unsigned long long)s->dropped, (unsigned long long)s->ignored,
 	    (unsigned long long)s->delivered, (unsigned long long)s->retried,
-	    (unsigned long long)s->failed);
+	    (unsigned long long)s->failed, (unsigned long long)s->digests,
+	    (unsigned long long)s->dest_down, (unsigned long long)s->dest_up,
+	    (unsigned long long)storms_started(app->storms));
 }
 
 void
@@ -689,6 +714,7 @@ app_free(struct app *app)
 		log_warn("event loop closed with handles still open");
 	store_close(app->store);
 	router_free(app->router);
+	storms_free(app->storms);
 	config_free(app->config);
 	free(app);
 	notify_stopping();

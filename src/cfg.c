@@ -29,6 +29,8 @@ static const char *const cfg_secret_names[] = {
 	"app_password",
 	"secret_key",
 	"app_token",
+	"token",
+	"secret",
 	NULL
 };
 

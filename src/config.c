@@ -66,7 +66,7 @@ static const struct {
 
 static const char *const config_root_keys[] = {
 	"general", "sources", "teams", "routing", "listener", "accounts",
-	"commands", "socket_mode", NULL
+	"commands", "socket_mode", "storms", NULL
 };
 static const char *const config_general_keys[] = {
 	"state_directory", "log_level", "shutdown_timeout", NULL
@@ -77,10 +77,11 @@ static const char *const config_listener_keys[] = {
 };
 static const char *const config_source_keys[] = { "name", "type", NULL };
 static const char *const config_team_keys[] = {
-	"name", "chat", "rules", "reply", NULL
+	"name", "chat", "rules", "reply", "watch", NULL
 };
 static const char *const config_chat_keys[] = {
-	"type", "webhook_url", "rate", "burst", "timeout", "channel_id", NULL
+	"type", "webhook_url", "rate", "burst", "timeout", "channel_id",
+	"down_after", "digest_after", "digest_max", NULL
 };
 static const char *const config_routing_keys[] = {
 	"fallback_team", "brand", "drop", NULL
@@ -504,8 +505,9 @@ config_chat(struct chat_conf *chat, const config_setting_t *team,
 {
 	const config_setting_t	*g;
 	const struct sink_ops	*ops;
-	long long		 burst, timeout;
+	long long		 burst, timeout, n;
 	size_t			 before;
+	double			 minute;
 	int			 rc;
 
 	g = config_group(team, "chat", errs);
@@ -529,8 +531,9 @@ config_chat(struct chat_conf *chat, const config_setting_t *team,
 	 * would fail on an unset _env for a key that is never used.  Its
 	 * configure() rejects a stray webhook_url.
 	 */
-	rc = ops->needs_url ? cfg_string(g, "webhook_url",
-	    CFG_SECRET | CFG_REQUIRED, NULL, &chat->webhook_url, errs) : 0;
+	rc = ops->needs_url ? cfg_string(g, "webhook_url", CFG_SECRET |
+	    (config_secret_setting(g, "token") != g ? 0 : CFG_REQUIRED), NULL,
+	    &chat->webhook_url, errs) : 0;
 	if (rc == 1 && !url_scheme_ok(chat->webhook_url, "https", "http")) {
 		/* Never quote the URL: its path is the credential. */
 		cfg_error(errs, config_secret_setting(g, "webhook_url"),
@@ -549,6 +552,16 @@ config_chat(struct chat_conf *chat, const config_setting_t *team,
 	chat->burst = (int)burst;
 	cfg_int(g, "timeout", 0, 1, 300, 10, &timeout, errs);
 	chat->timeout_ms = (int)timeout * 1000;
+	cfg_int(g, "down_after", 0, 1, 1000, 5, &n, errs);
+	chat->down_after = (int)n;
+	/* By default a queue longer than a minute's worth goes out as
+	 * digests: the channel would otherwise lag that far behind. */
+	minute = chat->rate * 60.0;
+	cfg_int(g, "digest_after", 0, 1, 1000000, minute < 5 ? 5 :
+	    minute > 1000000 ? 1000000 : (long long)minute, &n, errs);
+	chat->digest_after = (int)n;
+	cfg_int(g, "digest_max", 0, 2, 200, 20, &n, errs);
+	chat->digest_max = (int)n;
 	if (cfg_string(g, "channel_id", 0, NULL, &chat->channel_id,
 	    errs) == 1 && chat->channel_id[0] == '\0') {
 		cfg_error(errs, config_setting_get_member(g, "channel_id"),
@@ -769,11 +782,13 @@ config_build(struct config *c, const config_setting_t *root,
 			g = config_setting_get_elem(list, (unsigned int)i);
 			config_team_read(&c->teams[i], g, c, i, errs);
 		}
+		config_watch(c, list, errs);
 	}
 	config_routing(c, root, errs);
 	config_listener(c, root, errs);
 	config_commands(c, root, errs);
 	config_socket_mode(c, root, errs);
+	config_storms(c, root, errs);
 }
 
 /*
@@ -911,8 +926,9 @@ config_free(struct config *c)
 
 	if (c == NULL)
 		return;
-	/* First: it walks c->teams. */
+	/* First: they walk c->teams. */
 	config_reply_free(c);
+	config_watch_free(c);
 	for (i = 0; i < c->nsources; i++) {
 		if (c->sources[i].settings != NULL &&
 		    c->sources[i].ops != NULL &&

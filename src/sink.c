@@ -20,6 +20,10 @@
 const struct sink_ops *const sink_table[] = {
 	&sink_slack_ops,
 	&sink_mattermost_ops,
+	&sink_discord_ops,
+	&sink_teams_ops,
+	&sink_matrix_ops,
+	&sink_webhook_ops,
 	&sink_console_ops,
 	NULL
 };
@@ -91,23 +95,54 @@ sink_clean_body(const char *body, size_t body_len)
 	return buf_steal(&b);
 }
 
-enum sink_result
-sink_classify(const struct http_response *resp, double *retry_after_s,
-    char **cause)
+void
+sink_answer_init(struct sink_answer *a)
 {
-	enum sink_result	 result;
-	char			*body;
+	a->retry_after_s = -1;
+	a->message_id = NULL;
+	a->cause = NULL;
+}
 
-	if (cause != NULL)
-		*cause = NULL;
+void
+sink_answer_clear(struct sink_answer *a)
+{
+	free(a->message_id);
+	free(a->cause);
+	sink_answer_init(a);
+}
+
+/*
+ * The platform's own words for a non-OK answer: "HTTP 404:
+ * channel_not_found", or "HTTP 503" when the body says nothing.
+ */
+static char *
+sink_http_cause(const struct http_response *resp)
+{
+	char	*body, *cause;
+
+	body = sink_clean_body(resp->body, resp->body_len);
+	if (*body != '\0')
+		cause = xasprintf("HTTP %ld: %s", resp->status, body);
+	else
+		cause = xasprintf("HTTP %ld", resp->status);
+	free(body);
+	return cause;
+}
+
+/* A previous cause (an adapter may call this twice) is replaced. */
+enum sink_result
+sink_classify(const struct http_response *resp, struct sink_answer *a)
+{
+	enum sink_result	result;
+
+	free(a->cause);
+	a->cause = NULL;
 	if (resp->status >= 200 && resp->status <= 299)
 		return SINK_OK;
 
 	if (resp->status == 0) {
-		if (cause != NULL) {
-			*cause = xasprintf("transport error: %s",
-			    resp->error != NULL ? resp->error : "no response");
-		}
+		a->cause = xasprintf("transport error: %s",
+		    resp->error != NULL ? resp->error : "no response");
 		return SINK_RETRY;
 	}
 
@@ -117,18 +152,9 @@ sink_classify(const struct http_response *resp, double *retry_after_s,
 		result = SINK_RETRY;
 	else
 		result = SINK_FAIL;
-	if (result == SINK_RETRY && resp->retry_after >= 0 &&
-	    retry_after_s != NULL)
-		*retry_after_s = resp->retry_after;
-
-	if (cause != NULL) {
-		body = sink_clean_body(resp->body, resp->body_len);
-		if (*body != '\0')
-			*cause = xasprintf("HTTP %ld: %s", resp->status, body);
-		else
-			*cause = xasprintf("HTTP %ld", resp->status);
-		free(body);
-	}
+	if (result == SINK_RETRY && resp->retry_after >= 0)
+		a->retry_after_s = resp->retry_after;
+	a->cause = sink_http_cause(resp);
 	return result;
 }
 

@@ -1,5 +1,6 @@
-/* The console sink: prints what each team's channel would show, for the
- * offline demo and for trying rules without a chat server. */
+/* The console sink: prints what each team's channel would show, one
+ * message or a digest of many, for the offline demo and for trying
+ * rules without a chat server. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,10 @@
 #define SINK_CONSOLE_LANGS_MAX	40
 /* Header lines are padded with rules to this many columns. */
 #define SINK_CONSOLE_WIDTH	72
+
+/* A digest line: "  K7QX  @alice.example: the first 80 characters". */
+#define SINK_CONSOLE_DIGEST_TEXT	80
+#define SINK_CONSOLE_DIGEST_AUTHOR	60
 
 #define SINK_CONSOLE_RULE	"\xe2\x94\x80"	/* ─ */
 
@@ -148,20 +153,13 @@ sink_console_render(const struct delivery *d)
 	return buf_steal(&b);
 }
 
+/* One message out; takes msg. */
 static enum sink_result
-sink_console_write(const struct chat_conf *chat, const struct delivery *d,
-    char **cause)
+sink_console_print(char *msg, char **cause)
 {
-	char	*msg;
 	size_t	 len;
 	int	 failed;
 
-	(void)chat;
-	if (d->post == NULL && d->kind != DELIVERY_NOTE) {
-		*cause = xstrdup("console: delivery has no post");
-		return SINK_FAIL;
-	}
-	msg = sink_console_render(d);
 	len = strlen(msg);
 	/* One write and a flush per message, so messages never interleave
 	 * with log lines mid-way and a reader sees each one at once. */
@@ -174,6 +172,82 @@ sink_console_write(const struct chat_conf *chat, const struct delivery *d,
 		return SINK_FAIL;
 	}
 	return SINK_OK;
+}
+
+static enum sink_result
+sink_console_write(const struct chat_conf *chat, const struct delivery *d,
+    char **cause)
+{
+	(void)chat;
+	if (d->post == NULL && d->kind != DELIVERY_NOTE) {
+		*cause = xstrdup("console: delivery has no post");
+		return SINK_FAIL;
+	}
+	return sink_console_print(sink_console_render(d), cause);
+}
+
+/*
+ * "── #care ── digest of 20 posts ──…", then one line per post:
+ * "  K7QX  @alice.example: the first 80 characters".
+ */
+static enum sink_result
+sink_console_write_digest(const struct chat_conf *chat,
+    const struct delivery *const *d, size_t n, char **cause)
+{
+	struct buf	 b;
+	char		*cut, *author, *label, *q;
+	size_t		 i, width;
+	const char	*p;
+
+	(void)chat;
+	for (i = 0; i < n; i++) {
+		if (d[i]->post == NULL || d[i]->kind != DELIVERY_POST) {
+			*cause = xstrdup("console: a digest lists posts only");
+			return SINK_FAIL;
+		}
+	}
+	if (n == 0) {
+		*cause = xstrdup("console: empty digest");
+		return SINK_FAIL;
+	}
+	buf_init(&b);
+	buf_adds(&b, SINK_CONSOLE_RULE SINK_CONSOLE_RULE " #");
+	sink_console_clean(&b, d[0]->destination != NULL ?
+	    d[0]->destination : d[0]->team, "");
+	label = xasprintf(" " SINK_CONSOLE_RULE SINK_CONSOLE_RULE
+	    " digest of %zu posts ", n);
+	buf_adds(&b, label);
+	free(label);
+	width = text_chars(b.data);
+	do {
+		buf_adds(&b, SINK_CONSOLE_RULE);
+	} while (++width < SINK_CONSOLE_WIDTH);
+	buf_addc(&b, '\n');
+	for (i = 0; i < n; i++) {
+		buf_adds(&b, "  ");
+		sink_console_clean(&b, d[i]->code != NULL ? d[i]->code : "?",
+		    "");
+		buf_adds(&b, "  ");
+		author = sink_author(d[i]->post);
+		cut = text_truncate(author, SINK_CONSOLE_DIGEST_AUTHOR);
+		sink_console_clean(&b, cut, "");
+		free(cut);
+		free(author);
+		p = d[i]->post->text;
+		if (p != NULL && *p != '\0') {
+			buf_adds(&b, ": ");
+			cut = text_truncate(p, SINK_CONSOLE_DIGEST_TEXT);
+			/* One line per post: breaks become spaces. */
+			for (q = cut; *q != '\0'; q++)
+				if (*q == '\n' || *q == '\r')
+					*q = ' ';
+			sink_console_clean(&b, cut, "");
+			free(cut);
+		}
+		buf_addc(&b, '\n');
+	}
+	buf_addc(&b, '\n');
+	return sink_console_print(buf_steal(&b), cause);
 }
 
 /*
@@ -210,5 +284,6 @@ const struct sink_ops sink_console_ops = {
 	.default_rate = 1000.0,
 	.default_burst = 1000,
 	.configure = sink_console_configure,
-	.write = sink_console_write
+	.write = sink_console_write,
+	.write_digest = sink_console_write_digest
 };

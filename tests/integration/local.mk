@@ -3,24 +3,30 @@
 INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
 	tests/integration/test_delivery.py \
+	tests/integration/test_flood.py \
 	tests/integration/test_listener.py \
 	tests/integration/test_mastodon.py \
 	tests/integration/test_nostr.py \
 	tests/integration/test_nostr_interop.py \
 	tests/integration/test_notify.py \
+	tests/integration/test_platforms.py \
 	tests/integration/test_reply.py \
 	tests/integration/test_reply_nostr.py \
 	tests/integration/test_resume.py \
 	tests/integration/test_secrets.py \
 	tests/integration/test_socket_mode.py \
 	tests/integration/test_store_failure.py \
-	tests/integration/test_systemd.sh
+	tests/integration/test_threads.py \
+	tests/integration/test_storms.py \
+	tests/integration/test_systemd.sh \
+	tests/integration/test_watchers.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
 	tests/fakes/jetstream_server.py tests/fakes/chat_server.py \
 	tests/integration/sbnostr.py tests/fakes/nostr_relay.py \
 	tests/fakes/mastodon_server.py tests/fakes/loopback.py \
-	tests/fakes/slack_socket.py tests/fakes/bluesky_pds.py
+	tests/fakes/slack_socket.py tests/fakes/bluesky_pds.py \
+	tests/fakes/chat_platforms.py
 
 # The Nostr interop test runs a real relay and nostr-tools, installed by
 # `npm ci` from this lockfile into the build tree (tests/interop/

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Delivery: every post the rules select reaches its team's chat exactly
 once, through rate limits and server errors, through fragmented and
-malformed websocket traffic, and a dead webhook is given up on without
-holding up the other teams."""
+malformed websocket traffic, and through an outage in which every
+destination is reported down and up again; a dead webhook is given up
+on without holding up the other teams."""
 
 import os
 import re
@@ -180,6 +181,65 @@ def gone(tap):
         chat.stop()
 
 
+def down_and_up(tap):
+    """Every channel fails for a while (503s): after chat.down_after (2)
+    failed attempts in a row each destination is reported down once,
+    with its queue, which is kept; when the outage ends each is reported
+    up again and every post arrives exactly once."""
+    wd = tap.subdir("down_and_up")
+    outage = os.path.join(wd, "outage")
+    open(outage, "w").close()
+    js = JetstreamServer(repeat=1, dump=os.path.join(wd, "dump.jsonl"))
+    chat = ChatServer(outage=outage)
+    daemon = Daemon(wd)
+    teams = sbtest.default_teams()
+    try:
+        conf = render_config(daemon.state, js.start(), chat.start())
+        daemon.write_config(conf.replace("timeout = 5; };",
+                                         "timeout = 5; down_after = 2; };"))
+        exp = expect(tap, daemon, os.path.join(wd, "dump.jsonl"), teams, 1)
+        dests = sorted({p.rsplit("/", 1)[1] for p in exp.values()})
+        daemon.start()
+        down = re.compile(r"chat (\S+): down after (\d+) failed attempts "
+                          r"in a row \(HTTP 503[^)]*\); its (\d+) queued")
+        ok = wait_until(lambda: {m.group(1) for m in
+                                 down.finditer(daemon.log())} >= set(dests),
+                        tap.timeout(TIMEOUT))
+        tap.ok(ok, "every failing destination is reported down (%s)"
+               % ", ".join(dests), daemon.tail())
+        # A few more failed attempts while down: still one report each.
+        chat.wait(lambda c: len(c.attempts) >= 3 * len(dests) + 4,
+                  tap.timeout(10))
+        found = down.findall(daemon.log())
+        tap.ok(sorted(f[0] for f in found) == dests and
+               all(f[1] == "2" and int(f[2]) > 0 for f in found),
+               "down is reported once per destination, after 2 attempts, "
+               "with its queue", *[repr(f) for f in found])
+        tap.ok(not chat.snapshot()[0], "nothing is delivered during the "
+               "outage")
+        os.unlink(outage)
+        up = re.compile(r"chat (\S+): up again")
+        ok = wait_until(lambda: {m.group(1) for m in
+                                 up.finditer(daemon.log())} >= set(dests),
+                        tap.timeout(TIMEOUT))
+        tap.ok(ok, "after the outage every destination is up again",
+               daemon.tail())
+        records = lambda: chat.snapshot()[0]  # noqa: E731
+        wait_delivered(records, exp, tap.timeout(TIMEOUT))
+        wait_until(lambda: False, sbtest.SETTLE)
+        problems = compare(exp, records())
+        tap.ok(not problems, "the kept queues are delivered, each post "
+               "exactly once", *(sbtest.few(problems) + [daemon.tail()]))
+        stop(tap, daemon, "down_and_up")
+        tap.ok("failed for good" not in daemon.log(),
+               "no delivery was given up", daemon.tail())
+    finally:
+        if daemon.alive():
+            daemon.kill()
+        js.stop()
+        chat.stop()
+
+
 def huge_retry_after(tap):
     """A Retry-After too large for any clock (here 10^20 s) still means
     "not now": the delivery waits instead of being tried again at once."""
@@ -265,7 +325,7 @@ def many_wanted_dids(tap):
 def main():
     tap = Tap("delivery")
     sbtest.need_binary(tap)
-    for fn in (retries, bad_frames, gone, huge_retry_after,
+    for fn in (retries, bad_frames, gone, down_and_up, huge_retry_after,
                many_wanted_dids):
         tap.run(fn.__name__, fn, tap)
     tap.finish()

@@ -620,7 +620,7 @@ test_assign(void **state)
 	assert_string_equal(del.note, want);
 	free(want);
 	assert_string_equal(del.post->id, URI("a0"));
-	assert_int_equal(store_outbox_done(f->store, del.id), 0);
+	assert_int_equal(store_outbox_done(f->store, del.id, NULL), 0);
 	delivery_free(&del);
 	/* The reply matches care's rule, but the thread is sales' now. */
 	p = mkpost(URI("a1"), URI("a0"), "still no refund");

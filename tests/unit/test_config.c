@@ -291,6 +291,44 @@ assert_account(const struct account_conf *a, const char *type,
 	assert_int_equal(a->timeout_ms, timeout_ms);
 }
 
+/* Watch lists and storm settings; their defaults when absent. */
+static void
+test_watch(void **state)
+{
+	static const char *const care[] = { "care" };
+	static const char *const refunds[] = { "sales/refunds" };
+	static const char *const complaints[] = { "care/complaints" };
+	struct config		*c;
+	const struct team_conf	*t;
+
+	(void)state;
+	c = load_ok("tests/conf/good/watch.conf");
+	t = config_team(c, "rnd");
+	assert_strv(&t->watch_teams, 1, care);
+	assert_strv(&t->watch_rules, 1, refunds);
+	t = config_team(c, "pr");
+	assert_int_equal(t->watch_teams.n, 0);
+	assert_strv(&t->watch_rules, 1, complaints);	/* one string */
+	assert_int_equal(config_team(c, "care")->watch_rules.n, 0);
+	assert_string_equal(c->storms.alert_team, "pr");
+	assert_true(c->storms.factor == 2.5);
+	assert_int_equal(c->storms.min_posts, 50);
+	assert_int_equal(c->storms.window_s, 600);
+	assert_int_equal(c->storms.baseline_s, 3600);
+	assert_int_equal(c->storms.calm_s, 900);
+	config_free(c);
+
+	c = load_ok("tests/conf/good/minimal.conf");
+	assert_int_equal(config_team(c, "care")->watch_teams.n, 0);
+	assert_null(c->storms.alert_team);
+	assert_true(c->storms.factor == 4);
+	assert_int_equal(c->storms.min_posts, 20);
+	assert_int_equal(c->storms.window_s, 300);
+	assert_int_equal(c->storms.baseline_s, 86400);
+	assert_int_equal(c->storms.calm_s, 600);
+	config_free(c);
+}
+
 /* Accounts, a team's reply group, commands and Socket Mode. */
 static void
 test_replies(void **state)
@@ -788,6 +826,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_rule_npub),
 		cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_account_dup),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_other_cwd),

@@ -327,7 +327,7 @@ test_codes_many_distinct(void **state)
 		free(want);
 		assert_code_shape(d.code);
 		codes[i] = xstrdup(d.code);
-		assert_int_equal(store_outbox_done(f->s, d.id), 0);
+		assert_int_equal(store_outbox_done(f->s, d.id, NULL), 0);
 		delivery_free(&d);
 	}
 	qsort(codes, n, sizeof(*codes), code_cmp);
@@ -398,7 +398,7 @@ test_code_redraw_on_collision(void **state)
 
 	/* A resolved conversation's code is free again. */
 	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "support",
-	    "p1", 0)), 0);
+	    "p1", 0), NULL), 0);
 	assert_int_equal(record(f->s, "p2", NULL, "support", dest, 1), 1);
 	code = head_code(f->s, "support");
 	assert_string_equal(code, resolved);
@@ -550,11 +550,11 @@ test_outbox_order(void **state)
 
 	/* Draining A leaves B alone and drops A from the list. */
 	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "A", "a1",
-	    0)), 0);
+	    0), NULL), 0);
 	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "A", "a2",
-	    0)), 0);
+	    0), NULL), 0);
 	assert_int_equal(store_outbox_done(f->s, expect_head(f->s, "A", "a3",
-	    0)), 0);
+	    0), NULL), 0);
 	assert_int_equal(store_outbox_head(f->s, "A", &d), 0);
 	expect_head(f->s, "B", "a1", 0);
 	assert_int_equal(store_outbox_destinations(f->s, &dests), 0);
@@ -597,7 +597,7 @@ test_outbox_retry_done_fail(void **state)
 	assert_int_equal(d.next_try_ms, far + 1);
 	delivery_free(&d);
 
-	assert_int_equal(store_outbox_done(f->s, id), 0);
+	assert_int_equal(store_outbox_done(f->s, id, NULL), 0);
 	id = expect_head(f->s, "A", "p2", 0);
 	assert_int_equal(store_outbox_fail(f->s, id, "HTTP 404"), 0);
 	expect_head(f->s, "A", "p3", 0);
@@ -649,9 +649,201 @@ test_outbox_unknown_id(void **state)
 {
 	struct fixture	*f = *state;
 
-	assert_int_equal(store_outbox_done(f->s, 999), -1);
+	assert_int_equal(store_outbox_done(f->s, 999, NULL), -1);
 	assert_int_equal(store_outbox_retry(f->s, 999, 0, "x"), -1);
 	assert_int_equal(store_outbox_fail(f->s, 999, "x"), -1);
+}
+
+/* The head delivery for dest; its thread and message must be as given
+ * (NULL: none).  Returns its outbox id. */
+static int64_t
+expect_thread(struct store *s, const char *dest, enum delivery_kind kind,
+    const char *id, const char *thread, const char *message)
+{
+	struct delivery	 d;
+	char		*want;
+	int64_t		 oid;
+
+	assert_int_equal(store_outbox_head(s, dest, &d), 1);
+	assert_int_equal(d.kind, kind);
+	want = xasprintf("at://did:plc:alice/app.bsky.feed.post/%s", id);
+	assert_string_equal(d.post->id, want);
+	free(want);
+	if (thread == NULL)
+		assert_null(d.thread);
+	else {
+		assert_non_null(d.thread);
+		assert_string_equal(d.thread, thread);
+	}
+	if (message == NULL)
+		assert_null(d.message);
+	else {
+		assert_non_null(d.message);
+		assert_string_equal(d.message, message);
+	}
+	oid = d.id;
+	delivery_free(&d);
+	return oid;
+}
+
+static int64_t
+chat_messages(struct fixture *f)
+{
+	sqlite3	*raw = raw_open(f->db);
+	int64_t	 n = raw_int(raw, "SELECT count(*) FROM chat_messages");
+
+	sqlite3_close(raw);
+	return n;
+}
+
+/*
+ * One conversation, one thread per destination: the first message sent
+ * for a conversation roots it, later posts carry it, an edit knows the
+ * message that showed its post (a note's message never counts as one).
+ */
+static void
+test_outbox_threads(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 ab[] = { "support", "B" };
+	struct conversation	 c;
+	struct delivery		 d;
+	struct post		*p;
+	char			*code;
+	int64_t			 id;
+
+	assert_int_equal(record(f->s, "r1", NULL, "support", ab, 2), 1);
+	assert_int_equal(record(f->s, "r2", "r1", "support", ab, 1), 1);
+	assert_int_equal(record(f->s, "o1", NULL, "support", ab, 1), 1);
+	assert_int_equal(record(f->s, "r3", "r1", "support", ab, 1), 1);
+
+	id = expect_thread(f->s, "support", DELIVERY_POST, "r1", NULL, NULL);
+	assert_int_equal(store_outbox_done(f->s, id, "1000.001"), 0);
+	id = expect_thread(f->s, "support", DELIVERY_POST, "r2", "1000.001", NULL);
+	assert_int_equal(store_outbox_done(f->s, id, "1000.002"), 0);
+	/* Another conversation starts its own thread. */
+	id = expect_thread(f->s, "support", DELIVERY_POST, "o1", NULL, NULL);
+	assert_int_equal(store_outbox_done(f->s, id, "2000.001"), 0);
+	/* B has no message of this conversation yet. */
+	expect_thread(f->s, "B", DELIVERY_POST, "r1", NULL, NULL);
+	assert_int_equal(chat_messages(f), 3);
+
+	/* An answer after a rollback is not kept: the delivery is pending
+	 * again and no thread was started by it. */
+	id = expect_thread(f->s, "support", DELIVERY_POST, "r3", "1000.001", NULL);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_outbox_done(f->s, id, "1000.003"), 0);
+	store_rollback(f->s);
+	assert_int_equal(chat_messages(f), 3);
+	id = expect_thread(f->s, "support", DELIVERY_POST, "r3", "1000.001", NULL);
+	assert_int_equal(store_outbox_done(f->s, id, "1000.003"), 0);
+	assert_int_equal(chat_messages(f), 4);
+
+	/* A note lands in the thread; its message shows no post. */
+	code = head_code(f->s, "B");
+	assert_int_equal(store_conversation_by_code(f->s, code, &c), 1);
+	free(code);
+	assert_int_equal(store_note_queue(f->s, c.id, "support", "assigned"), 0);
+	conversation_free(&c);
+	id = expect_thread(f->s, "support", DELIVERY_NOTE, "r3", "1000.001",
+	    "1000.003");
+	assert_int_equal(store_outbox_done(f->s, id, "1000.009"), 0);
+
+	/* Edits: the message that showed the post, never the note's. */
+	p = mkpost("r3", "r1", "edited words");
+	assert_int_equal(store_record_change(f->s, p->platform, p->id,
+	    DELIVERY_EDIT, p), 1);
+	post_free(p);
+	id = expect_thread(f->s, "support", DELIVERY_EDIT, "r3", "1000.001",
+	    "1000.003");
+	assert_int_equal(store_outbox_done(f->s, id, "1000.003"), 0);
+	p = mkpost("r1", NULL, "edited root");
+	assert_int_equal(store_record_change(f->s, p->platform, p->id,
+	    DELIVERY_EDIT, p), 1);
+	post_free(p);
+	/* No message id (a webhook): nothing recorded, still done. */
+	id = expect_thread(f->s, "support", DELIVERY_EDIT, "r1", "1000.001",
+	    "1000.001");
+	assert_int_equal(store_outbox_done(f->s, id, NULL), 0);
+	assert_int_equal(chat_messages(f), 6);
+	assert_int_equal(store_outbox_head(f->s, "support", &d), 0);
+
+	/* An unknown id records nothing. */
+	assert_int_equal(store_outbox_done(f->s, 999, "3000.1"), -1);
+	assert_int_equal(chat_messages(f), 6);
+	assert_false(store_in_transaction(f->s));
+}
+
+/* A digest takes the due posts at the head, in order, and stops at
+ * the first other kind or the first not due. */
+static void
+test_outbox_batch(void **state)
+{
+	struct fixture		*f = *state;
+	const char *const	 a[] = { "support" };
+	struct delivery		*v;
+	struct post		*p;
+	size_t			 n;
+	int64_t			 depth, oldest, now = now_wall_ms(), id;
+
+	assert_int_equal(store_outbox_batch(f->s, "support", 10, now, &v, &n), 0);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_outbox_depth(f->s, "support", &depth, &oldest), 0);
+	assert_int_equal(depth, 0);
+	assert_int_equal(oldest, 0);
+
+	assert_int_equal(record(f->s, "p1", NULL, "support", a, 1), 1);
+	assert_int_equal(record(f->s, "p2", "p1", "support", a, 1), 1);
+	assert_int_equal(record(f->s, "p3", NULL, "support", a, 1), 1);
+	p = mkpost("p1", NULL, "changed");
+	assert_int_equal(store_record_change(f->s, p->platform, p->id,
+	    DELIVERY_EDIT, p), 1);
+	post_free(p);
+	assert_int_equal(record(f->s, "p4", NULL, "support", a, 1), 1);
+	now = now_wall_ms();
+
+	assert_int_equal(store_outbox_depth(f->s, "support", &depth, &oldest), 0);
+	assert_int_equal(depth, 5);
+	assert_true(oldest > 0 && oldest <= now);
+	assert_int_equal(store_outbox_depth(f->s, "Z", &depth, &oldest), 0);
+	assert_int_equal(depth, 0);
+
+	assert_int_equal(store_outbox_batch(f->s, "support", 10, now, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(strstr(v[0].post->id, "/p1") != NULL);
+	assert_true(strstr(v[1].post->id, "/p2") != NULL);
+	assert_true(strstr(v[2].post->id, "/p3") != NULL);
+	assert_true(v[0].id < v[1].id && v[1].id < v[2].id);
+	assert_int_equal(v[1].kind, DELIVERY_POST);
+	assert_string_equal(v[1].destination, "support");
+	assert_string_equal(v[1].team, "support");
+	assert_string_equal(v[0].code, v[1].code);
+	assert_code_shape(v[2].code);
+	assert_null(v[1].thread);
+	deliveries_free(v, n);
+
+	assert_int_equal(store_outbox_batch(f->s, "support", 2, now, &v, &n), 0);
+	assert_int_equal(n, 2);
+	deliveries_free(v, n);
+
+	/* p2 not due: the batch ends before it, so p3 cannot pass it. */
+	id = expect_head(f->s, "support", "p1", 0);
+	assert_int_equal(store_outbox_done(f->s, id, "5.1"), 0);
+	assert_int_equal(store_outbox_retry(f->s, id + 1, now + 60000, "x"),
+	    0);
+	assert_int_equal(store_outbox_batch(f->s, "support", 10, now, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(store_outbox_batch(f->s, "support", 10, now + 60000, &v,
+	    &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].thread, "5.1");
+	assert_null(v[1].thread);
+	deliveries_free(v, n);
+	assert_int_equal(store_outbox_batch(f->s, "support", 0, now, &v, &n), 0);
+	assert_int_equal(n, 0);
+	deliveries_free(NULL, 0);
 }
 
 static void
@@ -879,7 +1071,8 @@ test_migrate_from_empty_file(void **state)
 	const char *const	 names[] = { "posts", "conversations",
 	    "outbox", "cursors", "handles", "conversations_open_code",
 	    "outbox_destination", "notes", "batons", "mutes", "replies",
-	    "replies_account", "audit" };
+	    "replies_account", "audit", "chat_messages",
+	    "chat_messages_thread", "chat_messages_post" };
 	char			*sub = xasprintf("%s/old", f->dir);
 	char			*path = xasprintf("%s/switchboard.db", sub);
 	char			*cause = NULL, *v;
@@ -995,7 +1188,7 @@ test_record_change(void **state)
 	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
 	assert_int_equal(d.kind, DELIVERY_POST);
 	code = xstrdup(d.code);
-	assert_int_equal(store_outbox_done(f->s, d.id), 0);
+	assert_int_equal(store_outbox_done(f->s, d.id, NULL), 0);
 	delivery_free(&d);
 
 	free(p->text);
@@ -1007,7 +1200,7 @@ test_record_change(void **state)
 	assert_string_equal(d.post->text, "second thoughts");
 	assert_string_equal(d.code, code);
 	assert_string_equal(d.rule, "care/r");
-	assert_int_equal(store_outbox_done(f->s, d.id), 0);
+	assert_int_equal(store_outbox_done(f->s, d.id, NULL), 0);
 	delivery_free(&d);
 
 	/* The same edit again (a rewind, a second stream): no new note. */
@@ -1020,7 +1213,7 @@ test_record_change(void **state)
 	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
 	assert_int_equal(d.kind, DELIVERY_DELETE);
 	assert_string_equal(d.post->text, "second thoughts");
-	assert_int_equal(store_outbox_done(f->s, d.id), 0);
+	assert_int_equal(store_outbox_done(f->s, d.id, NULL), 0);
 	delivery_free(&d);
 	/* Deleted twice: noted once. */
 	assert_int_equal(store_record_change(f->s, p->platform, p->id,
@@ -1164,7 +1357,7 @@ open_old(struct fixture *f, int version)
 	f->s = store_open(f->dir, &cause);
 	if (f->s == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(f->s), 3);
+	assert_int_equal(store_schema_version(f->s), 4);
 }
 
 /* What every old file must look like once upgraded. */
@@ -1197,7 +1390,7 @@ check_upgraded(struct fixture *f)
 	assert_int_equal(c.nposts, 2);
 
 	/* The rebuilt outbox takes notes, queued after the old rows. */
-	assert_int_equal(store_outbox_done(f->s, 8), 0);
+	assert_int_equal(store_outbox_done(f->s, 8, NULL), 0);
 	assert_int_equal(store_note_queue(f->s, c.id, "care", "hello"), 0);
 	assert_int_equal(store_outbox_head(f->s, "care", &d), 1);
 	assert_true(d.id > 8);
@@ -1482,7 +1675,7 @@ test_note_queue(void **state)
 	assert_int_equal(record_text(f->s, "x0", NULL, "care", "other"), 1);
 	conv_of(f->s, "care", &c);
 	while (store_outbox_head(f->s, "care", &d) == 1) {
-		assert_int_equal(store_outbox_done(f->s, d.id), 0);
+		assert_int_equal(store_outbox_done(f->s, d.id, NULL), 0);
 		delivery_free(&d);
 	}
 	assert_int_equal(store_conversation_set_team(f->s, c.id, "sales"), 0);
@@ -1507,7 +1700,7 @@ test_note_queue(void **state)
 	assert_int_equal(d.attempts, 1);
 	assert_string_equal(d.note, "published: https://example.com/1");
 	delivery_free(&d);
-	assert_int_equal(store_outbox_done(f->s, id), 0);
+	assert_int_equal(store_outbox_done(f->s, id, NULL), 0);
 	assert_int_equal(store_outbox_head(f->s, "care", &d), 0);
 	assert_null(d.note);
 
@@ -2304,6 +2497,8 @@ main(void)
 		T(test_outbox_retry_done_fail),
 		T(test_outbox_skips_unreadable),
 		T(test_outbox_unknown_id),
+		T(test_outbox_threads),
+		T(test_outbox_batch),
 		T(test_rollback),
 		T(test_transaction_nesting),
 		T(test_record_atomic_in_burst),
