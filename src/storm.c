@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hmap.h"
 #include "log.h"
@@ -25,6 +26,7 @@
 #define STORM_TEXT_BYTES	160
 #define STORM_TOP		3	/* words and hashtags named */
 #define STORM_EXAMPLE_CHARS	60	/* of each example's text */
+#define STORM_CLOCK_TRUST_US	(24 * 60 * 60 * STORM_US)
 
 /*
  * Words too common to say anything about a storm, sorted for bsearch.
@@ -689,6 +691,61 @@ storm_rule_of(const char *rule, const char *team)
 	    rule[len] == '/' && rule[len + 1] != '\0';
 }
 
+/*
+ * "2024-05-01T10:00:00.123Z" or with a "+02:00" offset, as µs since the
+ * epoch; -1 if it is not that.
+ */
+static int64_t
+storm_iso_us(const char *s)
+{
+	struct tm	tm;
+	int		n = 0, oh = 0, om = 0;
+	int64_t		t;
+	char		sign;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &n) != 6 || n != 19)
+		return -1;
+	s += n;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			continue;
+	if (*s == 'Z' && s[1] == '\0')
+		sign = '+';
+	else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh,
+	    &om, &n) == 2 && n == 5 && s[6] == '\0')
+		sign = *s;
+	else
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = (int64_t)timegm(&tm);
+	t += (sign == '+' ? -1 : 1) * (oh * 3600 + om * 60);
+	return t * 1000000;
+}
+
+/*
+ * When a post counts: when it was written, if that is earlier than when
+ * the source saw it.  A catch-up after a gap (Mastodon's backfill, a
+ * Nostr re-subscription) delivers an hour of posts in a second; counted
+ * when seen, that would look like a storm.  A client's clock is trusted
+ * back one day at most.
+ */
+static int64_t
+storm_post_time(const struct post *p)
+{
+	int64_t	seen = p->time_us > 0 ? p->time_us : now_wall_us();
+	int64_t	written = storm_iso_us(p->created_at);
+
+	if (written < 0 || written >= seen)
+		return seen;
+	if (written < seen - STORM_CLOCK_TRUST_US)
+		return seen - STORM_CLOCK_TRUST_US;
+	return written;
+}
+
 int
 storms_count(struct storms *s, const struct storm_conf *conf,
     struct store *st, const struct post *p, const char *team,
@@ -712,7 +769,7 @@ storms_count(struct storms *s, const struct storm_conf *conf,
 	if (p == NULL || team == NULL)
 		return 0;
 	storms_geometry(s, conf);
-	t = p->time_us > 0 ? p->time_us : now_wall_us();
+	t = storm_post_time(p);
 	/* History starts at the first post: an odd old one must not
 	 * make a cold start look warm. */
 	if (s->first_us < 0)

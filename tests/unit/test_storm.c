@@ -5,6 +5,9 @@
  * quiet, rules storm independently.  Alerts are read back from a real
  * store, as the outbox would send them.
  */
+#include <stdbool.h>
+#include <time.h>
+
 #include "harness.h"
 #include "storm.h"
 #include "store.h"
@@ -54,10 +57,11 @@ teardown(void **state)
 	return 0;
 }
 
-/* Record one post for team/rule at t and count it. */
+/* Record one post for team/rule, seen at t and written at written
+ * (0: no created_at), and count it. */
 static void
-feed(struct fixture *f, const char *team, const char *rule, int64_t t,
-    const char *text)
+feed_written(struct fixture *f, const char *team, const char *rule,
+    int64_t t, int64_t written, const char *text)
 {
 	struct post	*p = post_new();
 	const char	*dest[1] = { team };
@@ -72,6 +76,15 @@ feed(struct fixture *f, const char *team, const char *rule, int64_t t,
 	p->author_handle = xasprintf("user%d.example", f->seq);
 	p->text = xstrdup(text);
 	p->time_us = t;
+	if (written > 0) {
+		time_t		secs = (time_t)(written / SEC);
+		struct tm	tm;
+		char		iso[32];
+
+		gmtime_r(&secs, &tm);
+		strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+		p->created_at = xstrdup(iso);
+	}
 	/* As the parsers give them: lower case, without '#'. */
 	for (i = 0; text[i] != '\0'; i++)
 		if (text[i] == '#' && (i == 0 || text[i - 1] == ' ')) {
@@ -87,6 +100,13 @@ feed(struct fixture *f, const char *team, const char *rule, int64_t t,
 	    label, f->last_conv), 0);
 	free(label);
 	post_free(p);
+}
+
+static void
+feed(struct fixture *f, const char *team, const char *rule, int64_t t,
+    const char *text)
+{
+	feed_written(f, team, rule, t, 0, text);
 }
 
 /* Take every queued note to the alert team, oldest first. */
@@ -383,6 +403,51 @@ test_many_words(void **state)
  * off (a reload) ends a storm under way, or its team would stay on
  * digests.
  */
+/*
+ * A catch-up after a gap: half an hour of ordinary posts arrives within
+ * a few seconds (Mastodon's backfill after a reconnect).  Counted when
+ * written they are the usual rate, not a storm; counted when seen (no
+ * created_at, the control) the same burst is one.
+ */
+static void
+catch_up(struct fixture *f, bool written)
+{
+	int64_t	gap = T0 + 60 * MIN, back = T0 + 90 * MIN, w;
+	int	i = 0;
+
+	steady(f, "care", "complaints", T0, gap);
+	for (w = gap + SEC; w < back; w += 3 * SEC, i++)
+		feed_written(f, "care", "complaints", back + i * (SEC / 200),
+		    written ? w : 0, steady_texts[i % nitems(steady_texts)]);
+	steady(f, "care", "complaints", back + 5 * SEC, back + 20 * MIN);
+}
+
+static void
+test_catch_up(void **state)
+{
+	struct fixture	*f = *state;
+	struct strv	 notes;
+
+	catch_up(f, true);
+	drain(f, &notes, NULL);
+	assert_int_equal(notes.n, 0);
+	assert_int_equal(storms_started(f->storms), 0);
+	strv_free(&notes);
+}
+
+static void
+test_catch_up_control(void **state)
+{
+	struct fixture	*f = *state;
+	struct strv	 notes;
+
+	catch_up(f, false);
+	drain(f, &notes, NULL);
+	assert_true(notes.n >= 1);
+	assert_non_null(strstr(notes.v[0], "Storm"));
+	strv_free(&notes);
+}
+
 static void
 test_disabled(void **state)
 {
@@ -430,6 +495,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_rules, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_many_words, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up_control, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_disabled, setup,
 		    teardown),
