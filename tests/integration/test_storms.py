@@ -10,6 +10,7 @@ and one calm-down after it, calm_s after the spike ended; nothing
 during the steady part, including the daemon's own cold start."""
 
 import copy
+import datetime
 import json
 import os
 import random
@@ -61,9 +62,19 @@ storms = { alert_team = "pr"; factor = %d; min_posts = %d;
        CALM_S)
 
 
+def iso(t):
+    """A Bluesky createdAt for µs since the epoch."""
+    return datetime.datetime.fromtimestamp(
+        t / 1e6, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[
+            :-3] + "Z"
+
+
 def retime(ev, t, rkey):
+    """The post as written and seen at t: storms count a post when it
+    was written, so createdAt moves with time_us."""
     ev = copy.deepcopy(ev)
     ev["time_us"] = t
+    ev["commit"]["record"]["createdAt"] = iso(t)
     ev["commit"]["rkey"] = ev["commit"]["rev"] = rkey
     ev["commit"]["cid"] = "bafyreiretimed" + rkey
     return ev
@@ -73,6 +84,7 @@ def spike_post(i, t):
     text, tag = SPIKE_TEXTS[i % len(SPIKE_TEXTS)]
     ev = make_post("did:plc:spike%020d" % (i % 37), "3spike%06d" % i, text,
                    t)
+    ev["commit"]["record"]["createdAt"] = iso(t)
     if tag:
         text += " #acmedown"
         start = len(text.encode()) - len("#acmedown")
@@ -106,9 +118,11 @@ def build(path):
         i += 1
         t += STEADY_EVERY
     for k, t in enumerate(range(3 * MIN, END, SPRINKLE_EVERY)):
-        add(make_post("did:plc:sprinkle%017d" % k, "3sprinkle%04d" % k,
-                      "is the acme app slow today? small outage maybe",
-                      t0 + t))
+        ev = make_post("did:plc:sprinkle%017d" % k, "3sprinkle%04d" % k,
+                       "is the acme app slow today? small outage maybe",
+                       t0 + t)
+        ev["commit"]["record"]["createdAt"] = iso(t0 + t)
+        add(ev)
     for k, t in enumerate(range(SPIKE_AT, SPIKE_AT + SPIKE_LEN,
                                 SPIKE_EVERY)):
         add(spike_post(k, t0 + t))
