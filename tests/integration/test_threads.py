@@ -276,9 +276,13 @@ def edits(tap):
                                          token_file))
         daemon.start()
         tap.ok(srv.wait(lambda s: s.connections and
-                        len(s.connections[-1]["subs"]) >= 2,
+                        len(s.connections[-1]["subs"]) >= 3,
                         tap.timeout(TIMEOUT)),
                "edits: the Mastodon streams are subscribed", daemon.tail())
+        # Posts made before the first catch-up would count as "before
+        # now" for a stream with no saved position.
+        tap.ok(daemon.wait_log(r"backfill done", tap.timeout(TIMEOUT)),
+               "edits: the first catch-up is done", daemon.tail())
         roots = {}
         for i, (tag, api) in enumerate((("acmebugs", "slack"),
                                         ("acmesummer", "mattermost"))):
