@@ -23,8 +23,9 @@ struct listener;
 struct publisher;
 struct socket_mode;
 struct storms;
+struct metrics;
 
-/* Counters, logged at exit; the metrics endpoint will export them. */
+/* Counters, logged at exit and exported by GET /metrics (metrics.h). */
 struct app_stats {
 	uint64_t	frames;		/* messages received from sources */
 	uint64_t	bad_frames;	/* malformed, binary: skipped */
@@ -42,6 +43,8 @@ struct app_stats {
 	uint64_t	dest_up;	/* ... and up again */
 	uint64_t	reloads;
 	uint64_t	reload_failures;
+	size_t		config_errors;	/* of the last failed reload; 0
+					 * once a reload succeeds */
 	uint64_t	store_errors;
 };
 
@@ -67,11 +70,18 @@ struct app {
 	struct source		**sources;
 	size_t			 nsources;
 	struct app_stats	 stats;
+	struct metrics		*metrics;	/* per-label counters */
+	int64_t			 store_failed_ms; /* monotonic: when the
+						 * store last failed, 0
+						 * once a commit works */
 
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	uv_check_t		 commit_check;	/* commits a burst */
 	uv_timer_t		 stop_timer;	/* shutdown deadline */
 	uv_timer_t		 restart_timer;	/* after a store error */
+	uv_timer_t		 watchdog_timer; /* WATCHDOG=1 to systemd */
+	int64_t			 watchdog_ms;	/* $WATCHDOG_USEC, or 0 */
+	bool			 watchdog_held;	/* pings held back */
 	bool			 stopping;
 	bool			 dirty;		/* a burst awaits commit */
 	int			 exit_code;
@@ -107,6 +117,8 @@ void		 app_stop(struct app *, int exit_code);
 /* Sources report a frame they could not use (counted, skipped). */
 void		 app_bad_frame(struct app *, struct source *, const char *why);
 void		 app_oversize_frame(struct app *, struct source *, size_t);
+/* A source's connection dropped (it reconnects by itself). */
+void		 app_source_closed(struct app *, struct source *);
 /* A replay source reached its end; may end the daemon. */
 void		 app_source_finished(struct app *, struct source *);
 /* Deliveries settled (outbox); may end a replay-and-exit run. */

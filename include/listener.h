@@ -1,12 +1,15 @@
 /*
- * The HTTP listener on the daemon's libwebsockets context: GET /healthz,
- * and slash commands from Slack (POST /slack/commands) and Mattermost
+ * The HTTP listener on the daemon's libwebsockets context: GET /healthz
+ * (alive), GET /readyz (ready), GET /metrics (Prometheus), and slash
+ * commands from Slack (POST /slack/commands) and Mattermost
  * (POST /mattermost/commands), verified before their body is decoded
  * and then handed to a handler whose answer goes back as JSON.
  * HTTP/1.1 only.
  */
 #ifndef SB_LISTENER_H
 #define SB_LISTENER_H
+
+#include <stdbool.h>
 
 #include "config.h"
 #include "slash.h"
@@ -27,6 +30,14 @@ struct listener_handlers {
 	int	(*slack)(void *arg, const struct slash_request *, char **json);
 	int	(*mattermost)(void *arg, const struct slash_request *,
 		    char **json);
+	/*
+	 * Optional (NULL: 404): readiness.  true if ready; *text (caller
+	 * frees) is the plain-text body either way.
+	 */
+	bool	(*ready)(void *arg, char **text);
+	/* Optional (NULL: 404): the metrics text (caller frees), or NULL
+	 * for a 500. */
+	char	*(*metrics)(void *arg);
 };
 
 struct listener;

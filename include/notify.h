@@ -10,5 +10,13 @@ int	notify_send(const char *state);
 int	notify_ready(void);
 int	notify_reloading(void);
 int	notify_stopping(void);
+/* "WATCHDOG=1": the service is alive (WatchdogSec= in the unit). */
+int	notify_watchdog(void);
+/*
+ * The watchdog interval systemd asks for ($WATCHDOG_USEC), in
+ * microseconds; 0 when unset, malformed, or meant for another process
+ * ($WATCHDOG_PID).  Ping at half of it.
+ */
+long long notify_watchdog_usec(void);
 
 #endif

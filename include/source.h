@@ -26,6 +26,8 @@ struct source {
 	bool			 finished;	/* replay read to the end */
 	bool			 exit_when_finished; /* then end the daemon */
 	char			*pending_cursor; /* written at the next commit */
+	int64_t			 newest_us;	/* newest post time_us seen,
+						 * for its lag; 0: none yet */
 };
 
 struct source_ops {
@@ -40,6 +42,13 @@ struct source_ops {
 	int	(*start)(struct source *, char **cause);
 	/* Stop and free src->data; idempotent. */
 	void	(*stop)(struct source *);
+	/*
+	 * Optional: whether the source is receiving now (for /readyz and
+	 * metrics): a websocket is up; a source with several (Nostr
+	 * relays) when one is.  false when stopped.  NULL: the source
+	 * has no connection (replay) and always is.
+	 */
+	bool	(*connected)(struct source *);
 };
 
 /* What a source hands the core for one frame. */

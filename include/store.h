@@ -22,6 +22,10 @@ struct store;
 /* Open (creating and migrating) DIR/switchboard.db; dir ":memory:" for
  * a private in-memory store.  NULL with *cause on error. */
 struct store	*store_open(const char *dir, char **cause);
+/* For tools beside the daemon: open DIR/switchboard.db only if it
+ * exists and has this switchboard's schema, never creating or
+ * migrating it.  NULL with *cause (what to do about it). */
+struct store	*store_open_current(const char *dir, char **cause);
 void		 store_close(struct store *);
 int		 store_schema_version(struct store *);
 
@@ -154,6 +158,60 @@ int	store_outbox_fail(struct store *, int64_t id, const char *error);
 /* Rows in a state ("pending", "done", "failed"; NULL: all). */
 int	store_outbox_count(struct store *, const char *state, int64_t *n);
 
+/*
+ * The outbox as an operator sees it ("switchboard outbox"), from a
+ * second connection while the daemon runs.
+ */
+struct outbox_row {
+	int64_t		 id;
+	char		*destination;
+	char		*kind;		/* "post", "edit", "delete", "note" */
+	char		*state;		/* "pending", "done", "failed" */
+	char		*code;		/* the conversation's code */
+	int		 attempts;	/* failed attempts so far */
+	int64_t		 next_try_ms;	/* wall clock */
+	int64_t		 created_ms;
+	char		*last_error;	/* or NULL */
+};
+void	outbox_rows_free(struct outbox_row *, size_t n);
+/*
+ * Rows of destination in state (either NULL: any), in queue order
+ * (oldest first); of more than max, the newest max.  0 or -1.
+ */
+int	store_outbox_list(struct store *, const char *destination,
+	    const char *state, size_t max, struct outbox_row **out,
+	    size_t *n);
+/*
+ * An operator's retry or drop of row id (destination NULL) or of every
+ * row of destination (id ignored); done rows are never touched.
+ * requeue makes pending and failed rows pending and due at now_ms,
+ * their attempts and last error kept.  drop marks pending rows failed
+ * with reason (kept, never deleted); with dry_run it changes nothing.
+ * *n is the number of rows changed (or that would be).  0 or -1.
+ */
+int	store_outbox_requeue(struct store *, int64_t id,
+	    const char *destination, int64_t now_ms, int64_t *n);
+int	store_outbox_drop(struct store *, int64_t id, const char *destination,
+	    const char *reason, bool dry_run, int64_t *n);
+
+/*
+ * A counter that moves whenever another connection (another process)
+ * commits to the store, and only then: the daemon polls it to notice an
+ * operator's changes.  0 with *v, or -1.
+ */
+int	store_data_version(struct store *, int64_t *v);
+
+/*
+ * Copy DIR/switchboard.db, as of one moment, to the SQLite file path
+ * with the online backup API (the daemon goes on writing meanwhile:
+ * WAL), then check the copy: it opens, PRAGMA integrity_check says ok,
+ * and it has the original's schema version.  The original is opened as
+ * it is, never created or migrated.  path should not exist or be an
+ * empty file; a database there is overwritten.  0, or -1 with *cause
+ * (caller frees); the caller removes a failed copy.
+ */
+int	store_backup(const char *dir, const char *path, char **cause);
+
 /* A conversation as commands see it. */
 struct conversation {
 	int64_t		 id;
@@ -213,6 +271,19 @@ int	store_conversation_set_status(struct store *, int64_t id, bool open);
 int	store_conversations_open(struct store *, const char *team,
 	    struct conversation **out, size_t *n);
 void	conversations_free(struct conversation *, size_t n);
+/*
+ * Conversations for an operator ("switchboard conversations list"):
+ * those of team (NULL: every team) with status (STORE_CONV_ANY, _OPEN,
+ * _RESOLVED), oldest first; of more than max, the newest max.  0 or -1.
+ */
+enum store_conv_status {
+	STORE_CONV_ANY,
+	STORE_CONV_OPEN,
+	STORE_CONV_RESOLVED
+};
+int	store_conversations_list(struct store *, const char *team,
+	    enum store_conv_status, size_t max, struct conversation **out,
+	    size_t *n);
 
 /* One recorded post of a conversation. */
 struct conversation_post {

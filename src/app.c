@@ -12,6 +12,7 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
 #include "pipeline.h"
@@ -50,6 +51,7 @@ app_commit(struct app *app)
 		return -1;
 	}
 	app->dirty = false;
+	app->store_failed_ms = 0;
 	outbox_kick(app->outbox);
 	return 0;
 }
@@ -112,6 +114,9 @@ app_store_failed(struct app *app)
 	size_t	i;
 
 	app->stats.store_errors++;
+	/* The first failure of a streak: the watchdog measures from it. */
+	if (app->store_failed_ms == 0)
+		app->store_failed_ms = now_mono_ms();
 	log_err("store: write failed; undoing this burst and re-reading it");
 	store_rollback(app->store);
 	app->dirty = false;
@@ -166,6 +171,7 @@ app_route_post(struct app *app, struct post *p)
 		break;
 	case ROUTE_TEAM:
 		app->stats.routed++;
+		metrics_count(app->metrics, METRICS_ROUTED, d.team, d.rule, 1);
 		log_info("post %s -> team %s (%s)", p->url ? p->url : p->id,
 		    d.team, d.rule);
 		return app_count_storm(app, p, &d);
@@ -195,8 +201,12 @@ app_ingest(struct app *app, struct source *src, struct ingest *in)
 {
 	int	rc = 0;
 
-	(void)src;
 	app->stats.frames++;
+	metrics_count(app->metrics, METRICS_EVENTS, src->name, NULL, 1);
+	/* A post dated ahead (a wrong clock) must not hide a real lag. */
+	if (in->post != NULL && in->post->time_us > src->newest_us)
+		src->newest_us = in->post->time_us < now_wall_us() ?
+		    in->post->time_us : now_wall_us();
 	if (app->stopping || store_begin(app->store) != 0) {
 		post_free(in->post);
 		if (!app->stopping)
@@ -230,6 +240,8 @@ app_bad_frame(struct app *app, struct source *src, const char *why)
 {
 	app->stats.frames++;
 	app->stats.bad_frames++;
+	metrics_count(app->metrics, METRICS_EVENTS, src->name, NULL, 1);
+	metrics_count(app->metrics, METRICS_PARSE_ERRORS, src->name, NULL, 1);
 	log_debug("source %s: skipped a bad frame: %s", src->name, why);
 }
 
@@ -238,8 +250,16 @@ app_oversize_frame(struct app *app, struct source *src, size_t len)
 {
 	app->stats.frames++;
 	app->stats.oversize++;
+	metrics_count(app->metrics, METRICS_EVENTS, src->name, NULL, 1);
+	metrics_count(app->metrics, METRICS_OVERSIZE, src->name, NULL, 1);
 	log_debug("source %s: skipped a %zu-byte frame (max_frame_size)",
 	    src->name, len);
+}
+
+void
+app_source_closed(struct app *app, struct source *src)
+{
+	metrics_count(app->metrics, METRICS_RECONNECTS, src->name, NULL, 1);
 }
 
 void
@@ -307,6 +327,27 @@ app_listener_conf(void *arg)
 	return &app->config->listener;
 }
 
+/* The command's name for metrics: a known one ("help" when empty) or
+ * "unknown": what users type must not make new label values. */
+static const char *
+app_command_name(const char *text)
+{
+	const struct cmd_entry	*e;
+	size_t			 len;
+	char			*name;
+
+	if (text == NULL)
+		return "help";
+	text += strspn(text, " \t\r\n\v\f");
+	len = strcspn(text, " \t\r\n\v\f");
+	if (len == 0)
+		return "help";
+	name = xstrndup(text, len);
+	e = cmd_find(name);
+	free(name);
+	return e != NULL ? e->name : "unknown";
+}
+
 /*
  * A verified command runs against the live config and the store.  A
  * change it makes joins the open burst, if any, and is committed before
@@ -316,6 +357,7 @@ char *
 app_run_command(struct app *app, const struct slash_request *req)
 {
 	struct cmd_ctx	 ctx;
+	enum cmd_retval	 rc;
 	char		*json;
 
 	cmd_ctx_init(&ctx, app->store, app->config);
@@ -327,8 +369,11 @@ app_run_command(struct app *app, const struct slash_request *req)
 	ctx.now_ms = now_wall_ms();
 	/* The text stays out of the log: it is the user's, newlines and
 	 * all. */
+	rc = cmd_run(&ctx, req->text);
 	log_info("command from %s in %s: %s", req->user_id, req->channel_id,
-	    cmd_run(&ctx, req->text) == CMD_OK ? "done" : "refused");
+	    rc == CMD_OK ? "done" : "refused");
+	metrics_count(app->metrics, METRICS_COMMANDS,
+	    app_command_name(req->text), rc == CMD_OK ? "ok" : "error", 1);
 	if (app_commit(app) != 0) {
 		buf_free(&ctx.out);
 		buf_init(&ctx.out);
@@ -349,10 +394,24 @@ app_command(void *arg, const struct slash_request *req, char **json)
 	return *json != NULL ? 200 : 500;
 }
 
+static bool
+app_ready(void *arg, char **text)
+{
+	return metrics_ready(arg, text);
+}
+
+static char *
+app_metrics(void *arg)
+{
+	return metrics_scrape(arg);
+}
+
 static const struct listener_handlers app_listener_handlers = {
-	app_listener_conf,
-	app_command,
-	app_command
+	.conf = app_listener_conf,
+	.slack = app_command,
+	.mattermost = app_command,
+	.ready = app_ready,
+	.metrics = app_metrics
 };
 
 /*
@@ -404,14 +463,27 @@ app_apply_log_level(struct app *app)
 	    app->config->log_level);
 }
 
-/* Swap in a new config: unchanged sources keep their connections. */
+/* What a reload did to the sources, for its log line. */
+struct app_swap {
+	size_t	kept, restarted, added, removed;
+};
+
+/*
+ * Swap in a new config's sources.  An unchanged one (same name, same
+ * fingerprint) keeps its connection and only moves to the new config's
+ * copy of its settings; a changed one is closed and started again, so
+ * it resumes from its cursor; a removed one is closed, its cursor left
+ * in the store for the day it comes back; an added one starts.  The
+ * caller committed the burst, so every cursor read here is current.
+ */
 static void
-app_swap_sources(struct app *app, struct config *cfg)
+app_swap_sources(struct app *app, struct config *cfg, struct app_swap *sw)
 {
 	struct source	**next, *old;
 	size_t		  i, j;
 	bool		 *kept = xcalloc(app->nsources + 1, sizeof(*kept));
 
+	memset(sw, 0, sizeof(*sw));
 	next = xcalloc(cfg->nsources + 1, sizeof(*next));
 	for (i = 0; i < cfg->nsources; i++) {
 		const struct source_conf	*sc = &cfg->sources[i];
@@ -424,17 +496,29 @@ app_swap_sources(struct app *app, struct config *cfg)
 				old->conf = sc;
 				next[i] = old;
 				kept[j] = true;
+				sw->kept++;
 				break;
 			}
 		}
 	}
+	/* Closed before any start: a changed source's new connection must
+	 * not overlap its old one. */
 	for (j = 0; j < app->nsources; j++) {
-		if (!kept[j]) {
-			log_info("source %s: removed or changed, closing",
-			    app->sources[j]->name);
-			app_source_free(app->sources[j]);
+		if (kept[j])
+			continue;
+		old = app->sources[j];
+		if (config_source(cfg, old->name) != NULL) {
+			log_notice("source %s: settings changed; reconnecting "
+			    "from its cursor", old->name);
+			sw->restarted++;
+		} else {
+			log_notice("source %s: removed; closing (its cursor "
+			    "is kept, should it come back)", old->name);
+			sw->removed++;
 		}
+		app_source_free(old);
 	}
+	sw->added = cfg->nsources - sw->kept - sw->restarted;
 	free(app->sources);
 	free(kept);
 	app->sources = next;
@@ -448,53 +532,108 @@ app_swap_sources(struct app *app, struct config *cfg)
 	}
 }
 
+/*
+ * Deliveries queued for a team the new config lacks stay in the store
+ * until it is back: never dropped, never silent.  A team this reload
+ * removed is reported by the outbox, with its count, as soon as it
+ * looks at the queue (the kick at the end of the reload); one that was
+ * missing already is reported here again, at every reload, so the
+ * operator who reloads sees every stranded queue.
+ */
+static void
+app_report_stranded(struct app *app, const struct config *old,
+    const struct config *cfg)
+{
+	struct strv	names;
+	int64_t		n, oldest;
+	size_t		i;
+
+	if (store_outbox_destinations(app->store, &names) != 0)
+		return;
+	for (i = 0; i < names.n; i++) {
+		if (config_team(cfg, names.v[i]) != NULL ||
+		    config_team(old, names.v[i]) != NULL)
+			continue;
+		if (store_outbox_depth(app->store, names.v[i], &n,
+		    &oldest) != 0)
+			n = -1;
+		log_warn("chat %s: still no such team in the configuration; "
+		    "its %lld queued deliveries stay queued until it is back",
+		    names.v[i], (long long)n);
+	}
+	strv_free(&names);
+}
+
+/*
+ * Re-read the config and apply all of it, or none of it.  What reads
+ * the live config (the router, the outbox, the listener, Socket Mode,
+ * the publisher, storms, commands) sees the new one from the next
+ * post, delivery, request or attempt on; the sources are swapped one
+ * by one (app_swap_sources).  systemd hears RELOADING=1, then READY=1
+ * either way: after a failure the daemon still runs, on the old config.
+ */
 int
 app_reload(struct app *app)
 {
 	struct cfg_errors	 errs;
-	struct config		*cfg;
+	struct config		*cfg, *old;
 	struct router		*router;
+	struct app_swap		 sw;
 	char			*cause = NULL;
+	size_t			 nerrs;
 
 	notify_reloading();
 	cfg_errors_init(&errs);
 	cfg = config_load(app->opts.config_path, &errs);
+	app_log_errors(&errs);
+	nerrs = errs.msgs.n;
+	cfg_errors_free(&errs);
 	if (cfg != NULL && (router = router_new(cfg, &cause)) == NULL) {
-		log_err("%s", cause);
+		log_err("%s: %s", app->opts.config_path, cause);
 		free(cause);
 		config_free(cfg);
 		cfg = NULL;
+		nerrs++;
 	}
 	if (cfg == NULL) {
-		app_log_errors(&errs);
-		cfg_errors_free(&errs);
-		log_err("reload failed, keeping the running configuration");
 		app->stats.reload_failures++;
-		notify_ready();
+		app->stats.config_errors = nerrs;
+		log_err("reload failed (%llu failed reloads so far), keeping "
+		    "the running configuration",
+		    (unsigned long long)app->stats.reload_failures);
+		notify_send("READY=1\nSTATUS=reload failed; running the "
+		    "previous configuration");
 		return -1;
 	}
-	cfg_errors_free(&errs);
+	app->stats.config_errors = 0;
+	old = app->config;
 	if (app->opts.state_dir == NULL && strcmp(cfg->state_directory,
-	    app->config->state_directory) != 0)
+	    old->state_directory) != 0)
 		log_warn("general.state_directory changed: restart to apply");
-	if (cfg->listener.enabled != app->config->listener.enabled ||
-	    cfg->listener.port != app->config->listener.port ||
-	    strcmp(cfg->listener.address, app->config->listener.address) != 0)
+	if (cfg->listener.enabled != old->listener.enabled ||
+	    (cfg->listener.enabled && (cfg->listener.port !=
+	    old->listener.port || strcmp(cfg->listener.address,
+	    old->listener.address) != 0)))
 		log_warn("listener enabled, address or port changed: restart "
 		    "to apply");
 	if ((cfg->socket_mode.app_token != NULL) !=
-	    (app->config->socket_mode.app_token != NULL))
+	    (old->socket_mode.app_token != NULL))
 		log_warn("socket_mode turned %s: restart to apply",
 		    cfg->socket_mode.app_token != NULL ? "on" : "off");
+	/* Cursors and posts read so far are durable before any source
+	 * closes: a restarted one resumes from them. */
 	app_commit(app);
-	app_swap_sources(app, cfg);
+	app_swap_sources(app, cfg, &sw);
 	router_free(app->router);
-	config_free(app->config);
 	app->router = router;
 	app->config = cfg;
 	app_apply_log_level(app);
+	app_report_stranded(app, old, cfg);
+	config_free(old);
 	app->stats.reloads++;
-	log_notice("configuration reloaded from %s", app->opts.config_path);
+	log_notice("configuration reloaded from %s (sources: %zu kept, %zu "
+	    "reconnected, %zu added, %zu removed)", app->opts.config_path,
+	    sw.kept, sw.restarted, sw.added, sw.removed);
 	outbox_kick(app->outbox);
 	publisher_kick(app->publisher);
 	notify_ready();
@@ -560,12 +699,14 @@ app_new(const struct app_options *opts)
 	size_t			 i;
 
 	app->opts = *opts;
+	app->metrics = metrics_new();
 	cfg_errors_init(&errs);
 	app->config = config_load(opts->config_path, &errs);
 	if (app->config == NULL) {
 		for (i = 0; i < errs.msgs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs.v[i]);
 		cfg_errors_free(&errs);
+		metrics_free(app->metrics);
 		free(app);
 		return NULL;
 	}
@@ -606,11 +747,12 @@ app_new(const struct app_options *opts)
 	uv_check_init(&app->loop, &app->commit_check);
 	uv_timer_init(&app->loop, &app->stop_timer);
 	uv_timer_init(&app->loop, &app->restart_timer);
+	uv_timer_init(&app->loop, &app->watchdog_timer);
 	uv_signal_init(&app->loop, &app->sig_term);
 	uv_signal_init(&app->loop, &app->sig_int);
 	uv_signal_init(&app->loop, &app->sig_hup);
 	app->commit_check.data = app->stop_timer.data = app;
-	app->restart_timer.data = app;
+	app->restart_timer.data = app->watchdog_timer.data = app;
 	app->sig_term.data = app->sig_int.data = app->sig_hup.data = app;
 	return app;
 fail:
@@ -620,8 +762,49 @@ fail:
 	storms_free(app->storms);
 	store_close(app->store);
 	config_free(app->config);
+	metrics_free(app->metrics);
 	free(app);
 	return NULL;
+}
+
+/*
+ * systemd's watchdog: the timer firing shows the loop turns; a store
+ * that stays failed longer than the watchdog interval (every burst
+ * undone, nothing durable) stops the pings, so systemd restarts us.
+ */
+static void
+app_watchdog_cb(uv_timer_t *t)
+{
+	struct app	*app = t->data;
+	int64_t		 failed = app->store_failed_ms;
+
+	if (failed != 0 && now_mono_ms() - failed > app->watchdog_ms) {
+		if (!app->watchdog_held)
+			log_err("store: failing for %lld s; no more watchdog "
+			    "pings", (long long)(now_mono_ms() - failed) /
+			    1000);
+		app->watchdog_held = true;
+		return;
+	}
+	if (app->watchdog_held)
+		log_notice("store: working again; watchdog pings resume");
+	app->watchdog_held = false;
+	notify_watchdog();
+}
+
+static void
+app_watchdog_start(struct app *app)
+{
+	long long	usec = notify_watchdog_usec();
+	uint64_t	every;
+
+	if (usec <= 0)
+		return;
+	app->watchdog_ms = usec / 1000 > 0 ? usec / 1000 : 1;
+	every = (uint64_t)(usec / 2000 > 0 ? usec / 2000 : 1);
+	log_info("watchdog: pinging systemd every %llu ms",
+	    (unsigned long long)every);
+	uv_timer_start(&app->watchdog_timer, app_watchdog_cb, 0, every);
 }
 
 int
@@ -651,6 +834,7 @@ app_run(struct app *app)
 	    app->config->nteams, app->opts.state_dir ? app->opts.state_dir :
 	    app->config->state_directory);
 	notify_ready();
+	app_watchdog_start(app);
 	outbox_kick(app->outbox);
 	publisher_kick(app->publisher);	/* replies a crash left pending */
 	if (!app->stopping)
@@ -703,6 +887,7 @@ app_free(struct app *app)
 	uv_close((uv_handle_t *)&app->commit_check, NULL);
 	uv_close((uv_handle_t *)&app->stop_timer, NULL);
 	uv_close((uv_handle_t *)&app->restart_timer, NULL);
+	uv_close((uv_handle_t *)&app->watchdog_timer, NULL);
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
@@ -716,6 +901,7 @@ app_free(struct app *app)
 	router_free(app->router);
 	storms_free(app->storms);
 	config_free(app->config);
+	metrics_free(app->metrics);
 	free(app);
 	notify_stopping();
 }

@@ -160,7 +160,8 @@ audit_cmd(const char *config_path, const char *state_dir, const char *count,
 			    strerror(errno));
 		goto out;
 	}
-	store = store_open(dir, &cause);
+	/* Never migrate from a reading tool: that is the daemon's job. */
+	store = store_open_current(dir, &cause);
 	if (store == NULL) {
 		fprintf(stderr, "switchboard: %s\n", cause != NULL ? cause :
 		    dir);

@@ -1,7 +1,7 @@
 /*
  * The HTTP listener: one lws vhost on the daemon's context, routing
- * /healthz and the slash-command endpoints, holding each request's body
- * until it is verified, and writing the answer.
+ * /healthz, /readyz, /metrics and the slash-command endpoints, holding
+ * each request's body until it is verified, and writing the answer.
  */
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -12,6 +12,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "slash.h"
 #include "util.h"
 
@@ -21,6 +22,8 @@
 enum listener_route {
 	LISTENER_NONE,
 	LISTENER_HEALTHZ,
+	LISTENER_READYZ,
+	LISTENER_METRICS,
 	LISTENER_SLACK,
 	LISTENER_MATTERMOST
 };
@@ -37,6 +40,9 @@ struct listener {
 	void				*arg;
 	int				 port;
 	struct slash_replay		*replay;
+	char				*address;	/* lws keeps a pointer to
+							 * it; a reload frees the
+							 * config's */
 };
 
 /* Per connection, zeroed by lws; reset for each request it carries. */
@@ -45,6 +51,7 @@ struct listener_session {
 	enum listener_phase	 phase;
 	struct buf		 body;
 	size_t			 expect;	/* Content-Length */
+	int64_t			 deadline;	/* for the whole body, ms */
 	int			 status;
 	const char		*ctype;
 	const char		*allow;		/* for 405 */
@@ -254,6 +261,52 @@ listener_configured(const struct listener *l, enum listener_route route)
 static void	listener_command(struct listener *, struct lws *,
 		    struct listener_session *);
 
+/* The GET endpoints; false if path is none of them. */
+static bool
+listener_get(struct listener *l, struct lws *wsi,
+    struct listener_session *s, const char *path, const char *method)
+{
+	char	*text;
+	bool	 ready;
+
+	if (strcmp(path, "/healthz") == 0)
+		s->route = LISTENER_HEALTHZ;
+	else if (strcmp(path, "/readyz") == 0 && l->h->ready != NULL)
+		s->route = LISTENER_READYZ;
+	else if (strcmp(path, "/metrics") == 0 && l->h->metrics != NULL)
+		s->route = LISTENER_METRICS;
+	else
+		return false;
+	if (strcmp(method, "GET") != 0) {
+		s->allow = "GET";
+		listener_text(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "method not allowed");
+		return true;
+	}
+	switch (s->route) {
+	case LISTENER_READYZ:
+		ready = l->h->ready(l->arg, &text);
+		listener_answer(wsi, s, ready ? HTTP_STATUS_OK :
+		    HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "text/plain; charset=utf-8", text);
+		break;
+	case LISTENER_METRICS:
+		text = l->h->metrics(l->arg);
+		if (text == NULL)
+			listener_text(wsi, s,
+			    HTTP_STATUS_INTERNAL_SERVER_ERROR,
+			    "internal error");
+		else
+			listener_answer(wsi, s, HTTP_STATUS_OK,
+			    METRICS_CONTENT_TYPE, text);
+		break;
+	default:
+		listener_text(wsi, s, HTTP_STATUS_OK, "ok");
+		break;
+	}
+	return true;
+}
+
 /*
  * A new request: route it and answer at once unless a body must be
  * read.  Every answer before the body closes the connection after it.
@@ -268,14 +321,9 @@ listener_request(struct listener *l, struct lws *wsi,
 
 	listener_session_clear(s);
 	s->close = post;
-	if (strcmp(path, "/healthz") == 0) {
-		s->route = LISTENER_HEALTHZ;
-		if (strcmp(method, "GET") == 0) {
-			listener_text(wsi, s, HTTP_STATUS_OK, "ok");
-			return 0;
-		}
-		s->allow = "GET";
-	} else if (strcmp(path, "/slack/commands") == 0)
+	if (listener_get(l, wsi, s, path, method))
+		return 0;
+	if (strcmp(path, "/slack/commands") == 0)
 		s->route = LISTENER_SLACK;
 	else if (strcmp(path, "/mattermost/commands") == 0)
 		s->route = LISTENER_MATTERMOST;
@@ -283,7 +331,7 @@ listener_request(struct listener *l, struct lws *wsi,
 		listener_text(wsi, s, HTTP_STATUS_NOT_FOUND, "not found");
 		return 0;
 	}
-	if (s->route != LISTENER_HEALTHZ && !post)
+	if (!post)
 		s->allow = "POST";
 	if (s->allow != NULL) {
 		listener_text(wsi, s, HTTP_STATUS_METHOD_NOT_ALLOWED,
@@ -313,6 +361,7 @@ listener_request(struct listener *l, struct lws *wsi,
 		return 0;
 	}
 	s->expect = (size_t)clen;
+	s->deadline = now_mono_ms() + LISTENER_BODY_TIMEOUT * 1000;
 	s->close = false;
 	buf_init(&s->body);
 	if (clen == 0) {
@@ -387,8 +436,10 @@ static int
 listener_body(struct listener *l, struct lws *wsi,
     struct listener_session *s, const void *in, size_t len)
 {
-	if (s->phase != LISTENER_IDLE || s->route == LISTENER_NONE ||
-	    s->route == LISTENER_HEALTHZ)
+	int64_t	left;
+
+	if (s->phase != LISTENER_IDLE || (s->route != LISTENER_SLACK &&
+	    s->route != LISTENER_MATTERMOST))
 		return 0;
 	/* Content-Length was checked; a longer body is a lie. */
 	if (s->body.len + len > s->expect ||
@@ -399,6 +450,17 @@ listener_body(struct listener *l, struct lws *wsi,
 		return 0;
 	}
 	buf_add(&s->body, in, len);
+	/* lws re-arms its timeout on every chunk, so a byte a second
+	 * would hold the connection for ever: the deadline is ours. */
+	left = s->deadline - now_mono_ms();
+	if (left <= 0) {
+		log_info("listener: %s command refused: body not complete "
+		    "within %d s", listener_platform(s->route),
+		    LISTENER_BODY_TIMEOUT);
+		return -1;
+	}
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+	    (int)((left + 999) / 1000));
 	return 0;
 }
 
@@ -451,10 +513,11 @@ listener_new(struct lws_context *ctx, const struct listener_conf *conf,
 	l->h = h;
 	l->arg = arg;
 	l->replay = slash_replay_new();
+	l->address = xstrdup(conf->address);
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "listener";
 	info.port = conf->port;
-	info.iface = conf->address;
+	info.iface = l->address;
 	info.protocols = listener_protocols;
 	info.user = l;
 	/* A plain IPv4 socket for an IPv4 address, not a mapped one. */
@@ -465,6 +528,7 @@ listener_new(struct lws_context *ctx, const struct listener_conf *conf,
 		*cause = xasprintf("listener: cannot listen on %s port %d",
 		    conf->address, conf->port);
 		slash_replay_free(l->replay);
+		free(l->address);
 		free(l);
 		return NULL;
 	}
@@ -481,6 +545,7 @@ listener_free(struct listener *l)
 	if (l == NULL)
 		return;
 	slash_replay_free(l->replay);
+	free(l->address);
 	free(l);
 }
 

@@ -16,6 +16,9 @@
 #include "config.h"
 #include "log.h"
 #include "route_cmd.h"
+#include "router.h"
+#include "state_cmd.h"
+#include "status_cmd.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/switchboard/switchboard.conf"
 
@@ -26,6 +29,10 @@ usage(FILE *out)
 "usage: switchboard [-nvVh] [-c FILE] [-s DIR]\n"
 "       switchboard route [-c FILE] RECORDED.jsonl\n"
 "       switchboard audit [-c FILE] [-s DIR] [-n N] [--since YYYY-MM-DD]\n"
+"       switchboard outbox list|retry|drop [-c FILE] [-s DIR] ...\n"
+"       switchboard conversations list|show [-c FILE] [-s DIR] ...\n"
+"       switchboard backup [-c FILE] [-s DIR] [--force] FILE\n"
+"       switchboard status [-c FILE] [-s DIR] [--url http://HOST:PORT]\n"
 "\n"
 "Routes social posts to the team that owns them and posts them into\n"
 "that team's chat.  Runs in the foreground; logs to stderr.\n"
@@ -42,6 +49,19 @@ usage(FILE *out)
 "  audit                 print the audit log (chat commands, published\n"
 "                        replies), oldest first; -n N: the newest N only;\n"
 "                        --since: from that day on (UTC)\n"
+"  outbox list           the chat deliveries queued, sent and failed:\n"
+"                        [--destination NAME] [--state STATE] [-n N]\n"
+"  outbox retry          make deliveries due now: ID... or\n"
+"                        --destination NAME\n"
+"  outbox drop           give deliveries up: ID... or --destination\n"
+"                        NAME, and --yes-really-drop\n"
+"  conversations list    [--team T] [--open|--resolved] [-n N]\n"
+"  conversations show    CODE: as the chat command show prints it\n"
+"  backup                a verified copy of the store, taken while the\n"
+"                        daemon runs; --force replaces FILE\n"
+"  status                sources (connection, lag), queues, open\n"
+"                        conversations and pending replies on one screen;\n"
+"                        live state from the daemon's listener (--url)\n"
 "\n"
 "Signals: SIGHUP reloads the configuration, SIGTERM stops.\n",
 	    DEFAULT_CONFIG);
@@ -52,6 +72,8 @@ check_config(const char *path)
 {
 	struct cfg_errors	 errs;
 	struct config		*cfg;
+	struct router		*router;
+	char			*cause = NULL;
 	size_t			 i;
 
 	cfg_errors_init(&errs);
@@ -61,6 +83,15 @@ check_config(const char *path)
 	cfg_errors_free(&errs);
 	if (cfg == NULL)
 		return 1;
+	/* What a reload does next: a check that passes, reloads. */
+	router = router_new(cfg, &cause);
+	if (router == NULL) {
+		fprintf(stderr, "%s: %s\n", path, cause);
+		free(cause);
+		config_free(cfg);
+		return 1;
+	}
+	router_free(router);
 	printf("%s: configuration ok (%zu sources, %zu teams)\n", path,
 	    cfg->nsources, cfg->nteams);
 	config_free(cfg);
@@ -82,7 +113,7 @@ main_audit(int argc, char **argv, const char *config, const char *state_dir)
 	int				 ch;
 
 	/* Options may also follow the subcommand. */
-	optind = 1;
+	optind = 0;	/* 0: glibc starts over, permuting again */
 	while ((ch = getopt_long(argc, argv, "c:s:n:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -108,6 +139,44 @@ main_audit(int argc, char **argv, const char *config, const char *state_dir)
 		return 2;
 	}
 	return audit_cmd(config, state_dir, count, since, stdout);
+}
+
+/* switchboard status [-c FILE] [-s DIR] [--url URL] */
+static int
+main_status(int argc, char **argv, const char *config, const char *state_dir)
+{
+	static const struct option	 longopts[] = {
+		{ "config",		required_argument,	NULL, 'c' },
+		{ "state-dir",		required_argument,	NULL, 's' },
+		{ "url",		required_argument,	NULL, 'u' },
+		{ NULL,			0,			NULL, 0 }
+	};
+	const char			*url = NULL;
+	int				 ch;
+
+	optind = 0;	/* 0: glibc starts over, permuting again */
+	while ((ch = getopt_long(argc, argv, "c:s:u:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'u':
+			url = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc != optind) {
+		usage(stderr);
+		return 2;
+	}
+	return status_cmd(config, state_dir, url, stdout);
 }
 
 int
@@ -162,7 +231,7 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc > 0 && strcmp(argv[0], "route") == 0) {
 		/* Options may also follow the subcommand. */
-		optind = 1;
+		optind = 0;	/* 0: glibc starts over, permuting again */
 		while ((ch = getopt_long(argc, argv, "c:", longopts,
 		    NULL)) != -1) {
 			if (ch != 'c') {
@@ -179,6 +248,10 @@ main(int argc, char **argv)
 	}
 	if (argc > 0 && strcmp(argv[0], "audit") == 0)
 		return main_audit(argc, argv, config, opts.state_dir);
+	if (argc > 0 && state_cmd_known(argv[0]))
+		return state_cmd(argc, argv, config, opts.state_dir, stdout);
+	if (argc > 0 && strcmp(argv[0], "status") == 0)
+		return main_status(argc, argv, config, opts.state_dir);
 	if (argc > 0) {
 		fprintf(stderr, "switchboard: unknown command: %s\n", argv[0]);
 		usage(stderr);

@@ -30,10 +30,12 @@ notify_send(const char *state)
 	if (path[0] == '@')
 		sun.sun_path[0] = '\0';		/* abstract namespace */
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* Never block the loop: a notify socket nobody reads fills up
+	 * after a few datagrams, and a lost one costs less than a stall. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1)
 		return -1;
-	rc = sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	rc = sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
 	    (struct sockaddr *)&sun, len) < 0 ? -1 : 0;
 	close(fd);
 	return rc;
@@ -63,4 +65,33 @@ int
 notify_stopping(void)
 {
 	return notify_send("STOPPING=1");
+}
+
+int
+notify_watchdog(void)
+{
+	return notify_send("WATCHDOG=1");
+}
+
+long long
+notify_watchdog_usec(void)
+{
+	const char	*v = getenv("WATCHDOG_USEC"), *pid;
+	char		*end;
+	long long	 usec, p;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return 0;
+	usec = strtoll(v, &end, 10);
+	if (*end != '\0' || usec <= 0)
+		return 0;
+	/* sd_watchdog_enabled(3): the variables may be inherited by a
+	 * child that is not the service's main process. */
+	pid = getenv("WATCHDOG_PID");
+	if (pid != NULL && *pid != '\0') {
+		p = strtoll(pid, &end, 10);
+		if (*end != '\0' || p != (long long)getpid())
+			return 0;
+	}
+	return usec;
 }

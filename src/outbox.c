@@ -11,6 +11,7 @@
 #include "app.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "sink.h"
 #include "storm.h"
@@ -19,6 +20,9 @@
 #define OUTBOX_BACKOFF_BASE_MS	1000
 #define OUTBOX_BACKOFF_MAX_MS	(5 * 60 * 1000)
 #define OUTBOX_STORE_RETRY_MS	1000	/* look again after a read error */
+/* How soon an operator's change from another process ("switchboard
+ * outbox retry") is noticed: the store's data version is polled. */
+#define OUTBOX_POLL_MS		2000
 /* A longer Retry-After is a broken or hostile answer; beyond what an
  * int64_t of milliseconds holds it would not even convert. */
 #define OUTBOX_RETRY_AFTER_MAX_S	(24.0 * 60 * 60)
@@ -61,6 +65,9 @@ struct outbox {
 	size_t			 in_flight;
 	bool			 paused;
 	struct outbox_answer	*answers, **answers_tail;
+	int64_t			 wake_ms;	/* wall: the pump's next work,
+						 * INT64_MAX if none */
+	int64_t			 data_version;	/* the store's, last seen */
 };
 
 /* What an HTTP completion needs to find its deliveries again. */
@@ -71,11 +78,48 @@ struct outbox_send {
 };
 
 static void	outbox_pump(struct outbox *);
+static void	outbox_timer_cb(uv_timer_t *);
 
+/* Whether another process committed to the store since the last look. */
+static bool
+outbox_store_changed(struct outbox *ob)
+{
+	int64_t	v;
+
+	if (store_data_version(ob->app->store, &v) != 0 ||
+	    v == ob->data_version)
+		return false;
+	ob->data_version = v;
+	return true;
+}
+
+/* The timer for the pump's next work, or sooner to poll the store. */
+static void
+outbox_arm(struct outbox *ob)
+{
+	int64_t	now = now_wall_ms(), delay;
+
+	delay = ob->wake_ms > now ? ob->wake_ms - now : 0;
+	if (delay > OUTBOX_POLL_MS)
+		delay = OUTBOX_POLL_MS;
+	uv_timer_start(&ob->timer, outbox_timer_cb, (uint64_t)delay, 0);
+}
+
+/*
+ * Before its work is due the pump only looks whether someone else (an
+ * operator's retry, drop or requeue) changed the store; its own writes
+ * do not move the data version.
+ */
 static void
 outbox_timer_cb(uv_timer_t *t)
 {
-	outbox_pump(t->data);
+	struct outbox	*ob = t->data;
+
+	if (ob->wake_ms > now_wall_ms() && !outbox_store_changed(ob)) {
+		outbox_arm(ob);
+		return;
+	}
+	outbox_pump(ob);
 }
 
 static struct outbox_dest *
@@ -147,6 +191,7 @@ outbox_dest_ok(struct outbox *ob, struct outbox_dest *d)
 		return;
 	d->down = false;
 	ob->app->stats.dest_up++;
+	metrics_set(ob->app->metrics, METRICS_DEST_DOWN, d->name, NULL, 0);
 	if (store_outbox_depth(ob->app->store, d->name, &n, &oldest) != 0)
 		n = -1;
 	log_notice("chat %s: up again; %lld deliveries queued", d->name,
@@ -169,6 +214,7 @@ outbox_dest_failed(struct outbox *ob, struct outbox_dest *d,
 		return;
 	d->down = true;
 	ob->app->stats.dest_down++;
+	metrics_set(ob->app->metrics, METRICS_DEST_DOWN, d->name, NULL, 1);
 	if (store_outbox_depth(ob->app->store, d->name, &n, &oldest) != 0)
 		n = -1;
 	log_err("chat %s: down after %d failed attempts in a row (%s); its "
@@ -188,8 +234,11 @@ outbox_settle_ok(struct outbox *ob, struct outbox_dest *d,
 	int		 rc = 0;
 
 	if (!ids->digest) {
-		if (store_outbox_done(st, ids->v[0], a->message_id) == 0)
+		if (store_outbox_done(st, ids->v[0], a->message_id) == 0) {
 			app->stats.delivered++;
+			metrics_count(app->metrics, METRICS_DELIVERIES, d->name,
+			    "ok", 1);
+		}
 		log_debug("chat %s: delivery %lld done%s%s", d->name,
 		    (long long)ids->v[0], a->message_id ? " as " : "",
 		    a->message_id ? a->message_id : "");
@@ -208,6 +257,10 @@ outbox_settle_ok(struct outbox *ob, struct outbox_dest *d,
 		if (rc == 0) {
 			app->stats.delivered += ids->n;
 			app->stats.digests++;
+			metrics_count(app->metrics, METRICS_DELIVERIES, d->name,
+			    "ok", ids->n);
+			metrics_count(app->metrics, METRICS_DIGESTS, d->name,
+			    NULL, 1);
 		} else
 			log_err("chat %s: a digest of %zu posts went out but "
 			    "could not be recorded; they may be sent again",
@@ -248,6 +301,7 @@ outbox_settle_retry(struct outbox *ob, struct outbox_dest *d,
 		store_outbox_retry(app->store, ids->v[i], now_wall_ms() + delay,
 		    cause);
 	app->stats.retried++;
+	metrics_count(app->metrics, METRICS_DELIVERIES, d->name, "retried", 1);
 	if (ids->digest)
 		log_warn("chat %s: digest of %zu posts: %s; retry in %lld ms",
 		    d->name, ids->n, cause, (long long)delay);
@@ -289,6 +343,7 @@ outbox_settle_fail(struct outbox *ob, struct outbox_dest *d,
 	}
 	store_outbox_fail(app->store, ids->v[0], cause);
 	app->stats.failed++;
+	metrics_count(app->metrics, METRICS_DELIVERIES, d->name, "failed", 1);
 	log_err("chat %s: delivery %lld failed for good: %s", d->name,
 	    (long long)ids->v[0], cause);
 }
@@ -381,6 +436,9 @@ outbox_done(void *arg, const struct http_response *resp)
 	d = outbox_dest(ob, s->dest, team ? &team->chat : NULL);
 	d->in_flight = false;
 	ob->in_flight--;
+	if (resp->status == 429)
+		metrics_count(ob->app->metrics, METRICS_RATE_LIMITED, d->name,
+		    NULL, 1);
 	sink_answer_init(&a);
 	if (team != NULL && team->chat.ops->response != NULL)
 		result = team->chat.ops->response(&team->chat, resp, &a);
@@ -546,9 +604,17 @@ outbox_pump_dest(struct outbox *ob, const char *name)
 
 	d = outbox_dest(ob, name, team ? &team->chat : NULL);
 	if (team == NULL) {
-		if (!d->warned_missing)
+		/* Once; a reload that leaves it missing says it again. */
+		if (!d->warned_missing) {
+			int64_t	n, oldest;
+
+			if (store_outbox_depth(ob->app->store, name, &n,
+			    &oldest) != 0)
+				n = -1;
 			log_warn("chat %s: no such team in the configuration; "
-			    "its deliveries stay queued", name);
+			    "its %lld queued deliveries stay queued until it "
+			    "is back", name, (long long)n);
+		}
 		d->warned_missing = true;
 		return wake;
 	}
@@ -595,11 +661,12 @@ outbox_pump(struct outbox *ob)
 {
 	struct strv	names;
 	size_t		i;
-	int64_t		wake = INT64_MAX, w, now;
+	int64_t		wake = INT64_MAX, w;
 
 	outbox_settle_answers(ob);
 	if (ob->paused)
 		return;
+	ob->wake_ms = INT64_MAX;	/* a kick meanwhile sets it to 0 */
 	strv_init(&names);
 	if (store_outbox_destinations(ob->app->store, &names) != 0)
 		wake = now_wall_ms() + OUTBOX_STORE_RETRY_MS;
@@ -611,19 +678,19 @@ outbox_pump(struct outbox *ob)
 		}
 	}
 	strv_free(&names);
-	if (wake != INT64_MAX) {
-		now = now_wall_ms();
-		uv_timer_start(&ob->timer, outbox_timer_cb,
-		    (uint64_t)(wake > now ? wake - now : 0), 0);
-	}
+	if (wake < ob->wake_ms)
+		ob->wake_ms = wake;
+	outbox_arm(ob);
 	app_check_done(ob->app);
 }
 
 void
 outbox_kick(struct outbox *ob)
 {
-	if (ob != NULL && !ob->paused)
+	if (ob != NULL && !ob->paused) {
+		ob->wake_ms = 0;
 		uv_timer_start(&ob->timer, outbox_timer_cb, 0, 0);
+	}
 }
 
 void

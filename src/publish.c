@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "publish.h"
 
@@ -246,6 +247,9 @@ publish_record(struct publisher *pub, const struct reply *r,
 	}
 	if (app_commit(app) != 0)
 		return -1;
+	metrics_count(app->metrics, METRICS_REPLIES, r->account,
+	    result == PUBLISH_OK ? "published" : result == PUBLISH_RETRY ?
+	    "retried" : "failed", 1);
 	if (result == PUBLISH_RETRY)
 		log_warn("publish %s: reply %lld: %s; retry in %lld ms",
 		    r->account, (long long)r->id, cause, (long long)delay);

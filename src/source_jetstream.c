@@ -155,11 +155,21 @@ jetstream_oversize(void *arg, size_t len)
 	app_oversize_frame(j->src->app, j->src, len);
 }
 
+static void
+jetstream_closed(void *arg, const char *reason)
+{
+	struct jetstream_source	*j = arg;
+
+	(void)reason;
+	app_source_closed(j->src->app, j->src);
+}
+
 static const struct ws_callbacks jetstream_ws_callbacks = {
 	.url = jetstream_next_url,
 	.opened = jetstream_opened,
 	.message = jetstream_message,
 	.oversize = jetstream_oversize,
+	.closed = jetstream_closed,
 };
 
 static int
@@ -194,6 +204,14 @@ jetstream_stop(struct source *src)
 	ws_free(j->ws);
 	free(j);
 	src->data = NULL;
+}
+
+static bool
+jetstream_connected(struct source *src)
+{
+	struct jetstream_source	*j = src->data;
+
+	return j != NULL && ws_connected(j->ws);
 }
 
 void
@@ -245,4 +263,5 @@ const struct source_ops source_jetstream_ops = {
 	.settings_free = jetstream_settings_free,
 	.start = jetstream_start,
 	.stop = jetstream_stop,
+	.connected = jetstream_connected,
 };

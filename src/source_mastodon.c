@@ -1095,12 +1095,22 @@ source_mastodon_opened(void *arg)
 	source_mastodon_backfill_begin(m);
 }
 
+static void
+source_mastodon_closed(void *arg, const char *reason)
+{
+	struct source_mastodon	*m = arg;
+
+	(void)reason;
+	app_source_closed(m->src->app, m->src);
+}
+
 static const struct ws_callbacks source_mastodon_ws_callbacks = {
 	.url = source_mastodon_url,
 	.headers = source_mastodon_headers,
 	.opened = source_mastodon_opened,
 	.message = source_mastodon_message,
 	.oversize = source_mastodon_oversize,
+	.closed = source_mastodon_closed,
 };
 
 static int
@@ -1165,6 +1175,14 @@ source_mastodon_stop(struct source *src)
 	src->data = NULL;
 }
 
+static bool
+source_mastodon_connected(struct source *src)
+{
+	struct source_mastodon	*m = src->data;
+
+	return m != NULL && ws_connected(m->ws);
+}
+
 const struct source_ops source_mastodon_ops = {
 	.type = "mastodon",
 	.keys = source_mastodon_keys,
@@ -1172,4 +1190,5 @@ const struct source_ops source_mastodon_ops = {
 	.settings_free = source_mastodon_settings_free,
 	.start = source_mastodon_start,
 	.stop = source_mastodon_stop,
+	.connected = source_mastodon_connected,
 };

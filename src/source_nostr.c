@@ -525,6 +525,7 @@ nostr_closed(void *arg, const char *reason)
 	(void)reason;
 	uv_timer_stop(&r->resubscribe);
 	nostr_lost(r);
+	app_source_closed(r->ns->src->app, r->ns->src);
 }
 
 /* Whether ev is what this source asked for: a relay may ignore filters
@@ -879,6 +880,19 @@ nostr_stop(struct source *src)
 	}
 }
 
+/* One relay is enough to receive: the others are for redundancy. */
+static bool
+nostr_connected(struct source *src)
+{
+	struct nostr_source	*ns = src->data;
+	size_t			 i;
+
+	for (i = 0; ns != NULL && i < ns->nrelays; i++)
+		if (ws_connected(ns->relays[i].ws))
+			return true;
+	return false;
+}
+
 const struct source_ops source_nostr_ops = {
 	.type = "nostr",
 	.keys = nostr_keys,
@@ -886,4 +900,5 @@ const struct source_ops source_nostr_ops = {
 	.settings_free = nostr_settings_free,
 	.start = nostr_start,
 	.stop = nostr_stop,
+	.connected = nostr_connected,
 };

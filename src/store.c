@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -732,4 +733,190 @@ store_handle_get(struct store *s, const char *author)
 
 	store_get_text(s, STORE_HANDLE_GET, author, NULL, &v);
 	return v;
+}
+
+int
+store_data_version(struct store *s, int64_t *v)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*v = 0;
+	if (store_prepare_now(s, "PRAGMA data_version", "data version",
+	    &st) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else
+		store_error(s, "data version");
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Open DIR/switchboard.db as it is: never created, never migrated. */
+static sqlite3 *
+store_open_raw(const char *dir, char **path, char **cause)
+{
+	sqlite3	*db = NULL;
+
+	*path = xasprintf("%s/switchboard.db", dir);
+	if (access(*path, F_OK) != 0) {
+		*cause = xasprintf("%s: %s", *path, errno == ENOENT ?
+		    "no store there (has the daemon run with this state "
+		    "directory?)" : strerror(errno));
+		return NULL;
+	}
+	if (sqlite3_open_v2(*path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*cause = xasprintf("%s: %s", *path, db != NULL ?
+		    sqlite3_errmsg(db) : "cannot allocate");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	return db;
+}
+
+/*
+ * A tool must not migrate a store under a daemon of another version,
+ * nor create one where the daemon never ran: it opens only a store
+ * that exists and has this switchboard's schema.
+ */
+struct store *
+store_open_current(const char *dir, char **cause)
+{
+	sqlite3	*db;
+	char	*path, *why = NULL;
+	int	 v;
+
+	*cause = NULL;
+	db = store_open_raw(dir, &path, cause);
+	if (db == NULL) {
+		free(path);
+		return NULL;
+	}
+	v = store_read_version(db, &why);
+	sqlite3_close(db);
+	if (v < 0)
+		*cause = xasprintf("%s: %s", path, why);
+	else if (v < STORE_VERSION)
+		*cause = xasprintf("%s has schema version %d and this "
+		    "switchboard uses %d: run this version's daemon on it "
+		    "first (it upgrades the store; back it up before)",
+		    path, v, STORE_VERSION);
+	else if (v > STORE_VERSION)
+		*cause = xasprintf("%s has schema version %d, newer than "
+		    "this switchboard knows (%d)", path, v, STORE_VERSION);
+	free(why);
+	free(path);
+	if (*cause != NULL)
+		return NULL;
+	return store_open(dir, cause);
+}
+
+/* The copy at path opens, is intact and has version: 0, or -1 with
+ * *cause. */
+static int
+store_backup_check(const char *path, int version, char **cause)
+{
+	sqlite3_stmt	*st = NULL;
+	sqlite3		*db = NULL;
+	const char	*ok;
+	int		 v, rc = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		*cause = xasprintf("the copy does not open: %s",
+		    db != NULL ? sqlite3_errmsg(db) : "cannot allocate");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		*cause = xasprintf("the copy cannot be checked: %s",
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	ok = (const char *)sqlite3_column_text(st, 0);
+	if (ok == NULL || strcmp(ok, "ok") != 0) {
+		*cause = xasprintf("the copy is damaged: %s",
+		    ok != NULL ? ok : "?");
+		goto out;
+	}
+	v = store_read_version(db, cause);
+	if (v < 0)
+		goto out;
+	if (v != version) {
+		*cause = xasprintf("the copy has schema version %d, not %d",
+		    v, version);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+/*
+ * One step of every page: the copy is made inside one read transaction,
+ * a single moment of the store, while the daemon (another connection)
+ * keeps writing to its WAL.  Stepping in slices would restart the copy
+ * each time the daemon commits.  The store is opened as it is, so a
+ * backup taken before an upgrade keeps the old schema.
+ */
+int
+store_backup(const char *dir, const char *path, char **cause)
+{
+	sqlite3_backup	*b;
+	sqlite3		*src, *dst = NULL;
+	char		*src_path;
+	int		 version, rc = SQLITE_BUSY, tries, ret = -1;
+
+	*cause = NULL;
+	src = store_open_raw(dir, &src_path, cause);
+	if (src == NULL)
+		goto out;
+	version = store_read_version(src, cause);
+	if (version < 0)
+		goto out;
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		*cause = xasprintf("%s: %s", path, dst != NULL ?
+		    sqlite3_errmsg(dst) : "cannot allocate");
+		goto out;
+	}
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (b == NULL) {
+		*cause = xasprintf("%s: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	for (tries = 0; tries < STORE_BUSY_MS / 50; tries++) {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY &&
+		    rc != SQLITE_LOCKED)
+			break;
+		if (rc != SQLITE_OK)
+			sqlite3_sleep(50);
+	}
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		*cause = xasprintf("copying %s to %s: %s", src_path, path,
+		    sqlite3_errstr(rc));
+		goto out;
+	}
+	/* Closing the copy folds its WAL back into the one file. */
+	rc = sqlite3_close(dst);
+	dst = NULL;
+	if (rc != SQLITE_OK) {
+		*cause = xasprintf("%s: %s", path, sqlite3_errstr(rc));
+		goto out;
+	}
+	ret = store_backup_check(path, version, cause);
+out:
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	free(src_path);
+	return ret;
 }

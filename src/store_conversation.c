@@ -757,3 +757,53 @@ store_conversation_origin(struct store *s, const char *platform,
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+store_conversations_list(struct store *s, const char *team,
+    enum store_conv_status status, size_t max, struct conversation **out,
+    size_t *n)
+{
+	static const char *const	 statuses[] = {
+		[STORE_CONV_ANY] = NULL,
+		[STORE_CONV_OPEN] = "open",
+		[STORE_CONV_RESOLVED] = "resolved"
+	};
+	sqlite3_stmt			*st;
+	struct conversation		*v = NULL;
+	size_t				 len = 0, cap = 0;
+	int				 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((unsigned)status >= nitems(statuses)) {
+		log_err("store: conversations list: bad status %d", status);
+		return -1;
+	}
+	/* The newest max by creation, given back oldest first. */
+	if (store_prepare_now(s, "SELECT * FROM (SELECT " STORE_CONV_COLUMNS
+	    " FROM conversations c WHERE (?1 IS NULL OR c.team = ?1)"
+	    " AND (?2 IS NULL OR c.status = ?2)"
+	    " ORDER BY c.created_ms DESC, c.id DESC LIMIT ?3)"
+	    " ORDER BY 7, 1", "conv list", &st) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, team, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, statuses[status], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		store_conversation_row(st, &v[len++]);
+	}
+	if (rc != SQLITE_DONE) {
+		store_error(s, "conv list");
+		sqlite3_finalize(st);
+		conversations_free(v, len);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	*n = len;
+	return 0;
+}

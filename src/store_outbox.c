@@ -356,3 +356,157 @@ store_note_queue(struct store *s, int64_t conversation,
 	}
 	return 0;
 }
+
+/*
+ * What operators do to the outbox (switchboard outbox) runs once per
+ * command, from its own process: prepared per call, not kept.
+ */
+
+void
+outbox_rows_free(struct outbox_row *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].destination);
+		free(v[i].kind);
+		free(v[i].state);
+		free(v[i].code);
+		free(v[i].last_error);
+	}
+	free(v);
+}
+
+/* The newest max rows, given back oldest first. */
+int
+store_outbox_list(struct store *s, const char *destination, const char *state,
+    size_t max, struct outbox_row **out, size_t *n)
+{
+	sqlite3_stmt		*st;
+	struct outbox_row	*v = NULL, *r;
+	size_t			 len = 0, cap = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (store_prepare_now(s, "SELECT * FROM (SELECT o.id, o.destination,"
+	    " o.kind, o.state, c.code, o.attempts, o.next_try_ms,"
+	    " o.created_ms, o.last_error FROM outbox o"
+	    " JOIN conversations c ON c.id = o.conversation"
+	    " WHERE (?1 IS NULL OR o.destination = ?1)"
+	    " AND (?2 IS NULL OR o.state = ?2)"
+	    " ORDER BY o.id DESC LIMIT ?3) ORDER BY id", "outbox list",
+	    &st) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, destination, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		r = &v[len++];
+		r->id = sqlite3_column_int64(st, 0);
+		r->destination = store_column_text(st, 1);
+		r->kind = store_column_text(st, 2);
+		r->state = store_column_text(st, 3);
+		r->code = store_column_text(st, 4);
+		r->attempts = sqlite3_column_int(st, 5);
+		r->next_try_ms = sqlite3_column_int64(st, 6);
+		r->created_ms = sqlite3_column_int64(st, 7);
+		r->last_error = store_column_text(st, 8);
+	}
+	if (rc != SQLITE_DONE) {
+		store_error(s, "outbox list");
+		sqlite3_finalize(st);
+		outbox_rows_free(v, len);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/*
+ * Run an operator's change, or count what it would change (sql then
+ * returns the count as its one row), with ?1 the id, ?2 the
+ * destination, ?3 a time and ?4 a text: those sql names are bound.
+ * *n is the rows changed or counted.  0 or -1.
+ */
+static int
+store_outbox_operate(struct store *s, const char *sql, const char *what,
+    int64_t id, const char *destination, int64_t time_ms, const char *text,
+    int64_t *n)
+{
+	sqlite3_stmt	*st;
+	int		 rc = SQLITE_OK, np;
+
+	*n = 0;
+	if (store_prepare_now(s, sql, what, &st) != 0)
+		return -1;
+	np = sqlite3_bind_parameter_count(st);
+	if (np >= 1)
+		rc = sqlite3_bind_int64(st, 1, id);
+	if (rc == SQLITE_OK && np >= 2)
+		rc = sqlite3_bind_text(st, 2, destination, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && np >= 3)
+		rc = sqlite3_bind_int64(st, 3, time_ms);
+	if (rc == SQLITE_OK && np >= 4)
+		rc = sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		rc = SQLITE_DONE;
+	} else if (rc == SQLITE_DONE)
+		*n = sqlite3_changes(s->db);
+	if (rc != SQLITE_DONE)
+		store_error(s, what);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The rows an operator names: one id, or all of a destination (so
+ * its index is used). */
+static const char *
+store_outbox_chosen(const char *destination)
+{
+	return destination == NULL ? "id = ?1" : "destination = ?2";
+}
+
+int
+store_outbox_requeue(struct store *s, int64_t id, const char *destination,
+    int64_t now_ms, int64_t *n)
+{
+	char	*sql;
+	int	 rc;
+
+	sql = xasprintf("UPDATE outbox SET state = 'pending', next_try_ms = ?3"
+	    " WHERE %s AND state != 'done'", store_outbox_chosen(destination));
+	rc = store_outbox_operate(s, sql, "outbox requeue", id, destination,
+	    now_ms, NULL, n);
+	free(sql);
+	return rc;
+}
+
+int
+store_outbox_drop(struct store *s, int64_t id, const char *destination,
+    const char *reason, bool dry_run, int64_t *n)
+{
+	char	*sql;
+	int	 rc;
+
+	if (dry_run)
+		sql = xasprintf("SELECT count(*) FROM outbox WHERE %s"
+		    " AND state = 'pending'", store_outbox_chosen(destination));
+	else
+		sql = xasprintf("UPDATE outbox SET state = 'failed',"
+		    " last_error = ?4 WHERE %s AND state = 'pending'",
+		    store_outbox_chosen(destination));
+	rc = store_outbox_operate(s, sql, dry_run ? "outbox drop count" :
+	    "outbox drop", id, destination, 0, reason, n);
+	free(sql);
+	return rc;
+}

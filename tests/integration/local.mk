@@ -4,17 +4,21 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
 	tests/integration/test_delivery.py \
 	tests/integration/test_flood.py \
+	tests/integration/test_install.sh \
 	tests/integration/test_listener.py \
 	tests/integration/test_mastodon.py \
+	tests/integration/test_metrics.py \
 	tests/integration/test_nostr.py \
 	tests/integration/test_nostr_interop.py \
 	tests/integration/test_notify.py \
 	tests/integration/test_platforms.py \
+	tests/integration/test_reload.py \
 	tests/integration/test_reply.py \
 	tests/integration/test_reply_nostr.py \
 	tests/integration/test_resume.py \
 	tests/integration/test_secrets.py \
 	tests/integration/test_socket_mode.py \
+	tests/integration/test_state_tools.py \
 	tests/integration/test_store_failure.py \
 	tests/integration/test_threads.py \
 	tests/integration/test_storms.py \

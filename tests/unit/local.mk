@@ -6,6 +6,7 @@ UNIT_TESTS = \
 	tests/unit/test_jetstream \
 	tests/unit/test_json_scan \
 	tests/unit/test_mastodon \
+	tests/unit/test_metrics \
 	tests/unit/test_nostr \
 	tests/unit/test_pipeline \
 	tests/unit/test_policy \
@@ -37,6 +38,9 @@ tests_unit_test_json_scan_LDADD = $(TEST_LDADD)
 tests_unit_test_mastodon_SOURCES = tests/unit/test_mastodon.c tests/unit/harness.h
 tests_unit_test_mastodon_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_mastodon_LDADD = $(TEST_LDADD)
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c tests/unit/harness.h
+tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_metrics_LDADD = $(TEST_LDADD)
 tests_unit_test_nostr_SOURCES = tests/unit/test_nostr.c tests/unit/harness.h
 tests_unit_test_nostr_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_nostr_LDADD = $(TEST_LDADD)

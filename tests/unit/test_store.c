@@ -1306,6 +1306,94 @@ static const char schema_v2[] =
 	"ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'"
 	"  CHECK (kind = 'post' OR kind = 'edit' OR kind = 'delete');"
 	"PRAGMA user_version = 2;";
+static const char schema_v3[] =
+	"CREATE TABLE outbox_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  destination TEXT NOT NULL,"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  post_platform TEXT NOT NULL,"
+	"  post_id TEXT NOT NULL,"
+	"  team TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state = 'pending' OR state = 'done' OR state = 'failed'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try_ms INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  kind TEXT NOT NULL DEFAULT 'post'"
+	"    CHECK (kind = 'post' OR kind = 'edit' OR kind = 'delete'"
+	"    OR kind = 'note'),"
+	"  note TEXT CHECK (kind != 'note' OR note IS NOT NULL),"
+	"  FOREIGN KEY (post_platform, post_id)"
+	"    REFERENCES posts (platform, id));"
+	"INSERT INTO outbox_new (id, destination, conversation, post_platform,"
+	"  post_id, team, rule, state, attempts, next_try_ms, created_ms,"
+	"  last_error, kind)"
+	"  SELECT id, destination, conversation, post_platform, post_id, team,"
+	"  rule, state, attempts, next_try_ms, created_ms, last_error, kind"
+	"  FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_new RENAME TO outbox;"
+	"CREATE INDEX outbox_destination ON outbox (destination, state, id);"
+	"ALTER TABLE conversations ADD COLUMN claimed_by TEXT;"
+	"ALTER TABLE conversations ADD COLUMN claimed_name TEXT;"
+	"CREATE TABLE notes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  time_ms INTEGER NOT NULL,"
+	"  user_id TEXT,"
+	"  user_name TEXT,"
+	"  text TEXT NOT NULL);"
+	"CREATE INDEX notes_conversation ON notes (conversation, id);"
+	"CREATE TABLE batons ("
+	"  team TEXT PRIMARY KEY,"
+	"  user_id TEXT NOT NULL,"
+	"  user_name TEXT,"
+	"  time_ms INTEGER NOT NULL);"
+	"CREATE TABLE mutes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  scope TEXT NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  by_user TEXT,"
+	"  time_ms INTEGER NOT NULL,"
+	"  UNIQUE (scope, author));"
+	"CREATE TABLE replies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  state TEXT NOT NULL CHECK (state = 'draft' OR state = 'pending'"
+	"    OR state = 'done' OR state = 'failed' OR state = 'rejected'),"
+	"  conversation INTEGER NOT NULL REFERENCES conversations (id),"
+	"  team TEXT,"
+	"  account TEXT NOT NULL,"
+	"  parent_platform TEXT NOT NULL,"
+	"  parent_id TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  user_id TEXT,"
+	"  user_name TEXT,"
+	"  approved_by TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try_ms INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  url TEXT,"
+	"  published_id TEXT,"
+	"  error TEXT,"
+	"  FOREIGN KEY (parent_platform, parent_id)"
+	"    REFERENCES posts (platform, id));"
+	"CREATE INDEX replies_account ON replies (account, state, id);"
+	"CREATE INDEX replies_conversation ON replies (conversation, id);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time_ms INTEGER NOT NULL,"
+	"  user_id TEXT,"
+	"  user_name TEXT,"
+	"  team TEXT,"
+	"  code TEXT,"
+	"  action TEXT NOT NULL,"
+	"  text TEXT,"
+	"  result TEXT NOT NULL);"
+	"CREATE INDEX audit_time ON audit (time_ms, id);"
+	"PRAGMA user_version = 3;";
 
 /* One conversation with two posts of care's, as an old daemon wrote
  * them: m1 (delivered) and its reply m2 (pending, one failed try). */
@@ -1334,10 +1422,49 @@ static const char old_rows[] =
 	"  post_id, team, rule, state, attempts, next_try_ms, created_ms,"
 	"  last_error) VALUES (8, 'care', 1, 'bluesky',"
 	"  'at://did:plc:alice/app.bsky.feed.post/m2', 'care', 'thread',"
-	"  'pending', 1, 5000, 2000, 'HTTP 503');";
+	"  'pending', 1, 5000, 2000, 'HTTP 503');"
+	"INSERT INTO cursors VALUES ('bluesky', '1714557600000000', 2000);"
+	"INSERT INTO handles VALUES ('did:plc:alice', 'alice.example', 1000);";
 
-/* Replace the fixture's store by a file of schema version (1 or 2)
- * holding old_rows, and open it. */
+/* What a version-3 daemon kept besides: a delivered note, a claim, an
+ * internal note, the baton, a mute, a published reply, an audit entry. */
+static const char old_rows_v3[] =
+	"UPDATE conversations SET claimed_by = 'U1', claimed_name = 'Ann'"
+	"  WHERE id = 1;"
+	"INSERT INTO outbox (id, destination, conversation, post_platform,"
+	"  post_id, team, rule, state, attempts, next_try_ms, created_ms,"
+	"  last_error, kind, note) VALUES (9, 'care', 1, 'bluesky',"
+	"  'at://did:plc:alice/app.bsky.feed.post/m2', 'care', 'thread',"
+	"  'done', 0, 3000, 3000, NULL, 'note', 'reply R1 published');"
+	"INSERT INTO notes VALUES (1, 1, 2500, 'U1', 'Ann', 'called them');"
+	"INSERT INTO batons VALUES ('care', 'U2', 'Bob', 2600);"
+	"INSERT INTO mutes VALUES (1, 'care', 'did:plc:troll', 'U1', 2700);"
+	"INSERT INTO replies VALUES (1, 'done', 1, 'care', 'acme-bsky',"
+	"  'bluesky', 'at://did:plc:alice/app.bsky.feed.post/m2',"
+	"  'Sorry, fixed now.', '0123456789abcdef0123456789abcdef', 'U1',"
+	"  'Ann', NULL, 0, 2800, 2800, 'https://bsky.app/profile/acme/post/r1',"
+	"  'at://did:plc:acme/app.bsky.feed.post/r1', NULL);"
+	"INSERT INTO audit VALUES (1, 2900, 'U1', 'Ann', 'care', 'K7QX',"
+	"  'command', 'reply K7QX Sorry, fixed now.', 'ok');";
+
+/* The schema version this switchboard creates. */
+static int
+current_version(void)
+{
+	struct store	*s;
+	char		*cause = NULL;
+	int		 v;
+
+	s = store_open(":memory:", &cause);
+	if (s == NULL)
+		fail_msg("store_open: %s", cause);
+	v = store_schema_version(s);
+	store_close(s);
+	return v;
+}
+
+/* Replace the fixture's store by a file of schema version (1 to 3)
+ * holding old_rows (and old_rows_v3), and open it. */
 static void
 open_old(struct fixture *f, int version)
 {
@@ -1351,18 +1478,29 @@ open_old(struct fixture *f, int version)
 	raw_exec(raw, schema_v1);
 	if (version >= 2)
 		raw_exec(raw, schema_v2);
+	/* Rows as the older daemons wrote them, then the schema they
+	 * were migrated through, as a file that lived through them. */
 	raw_exec(raw, old_rows);
+	if (version >= 3) {
+		raw_exec(raw, schema_v3);
+		raw_exec(raw, old_rows_v3);
+	}
 	assert_int_equal(raw_int(raw, "PRAGMA user_version"), version);
 	sqlite3_close(raw);
+	/* A tool beside the daemon refuses it; the daemon upgrades it. */
+	assert_null(store_open_current(f->dir, &cause));
+	assert_non_null(strstr(cause, "schema version"));
+	free(cause);
 	f->s = store_open(f->dir, &cause);
 	if (f->s == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(f->s), 4);
+	assert_int_equal(store_schema_version(f->s), current_version());
 }
 
-/* What every old file must look like once upgraded. */
+/* What every old file must look like once upgraded; extra: rows
+ * done besides old_rows' (old_rows_v3's delivered note). */
 static void
-check_upgraded(struct fixture *f)
+check_upgraded(struct fixture *f, int64_t extra)
 {
 	struct conversation	 c;
 	struct delivery		 d;
@@ -1379,14 +1517,23 @@ check_upgraded(struct fixture *f)
 	assert_string_equal(d.rule, "thread");
 	assert_string_equal(d.post->text, "still waiting");
 	delivery_free(&d);
-	assert_int_equal(count(f->s, NULL), 2);
-	assert_int_equal(count(f->s, "done"), 1);
+	assert_int_equal(count(f->s, NULL), 2 + extra);
+	assert_int_equal(count(f->s, "done"), 1 + extra);
+	v = store_cursor_get(f->s, "bluesky");
+	assert_string_equal(v, "1714557600000000");
+	free(v);
+	v = store_handle_get(f->s, "did:plc:alice");
+	assert_string_equal(v, "alice.example");
+	free(v);
 
-	/* Conversations gained their new columns, empty. */
+	/* Conversations from before version 3 gained its columns, empty;
+	 * a version-3 file's claim is checked by its own test. */
 	assert_int_equal(store_conversation_by_code(f->s, "k7qx", &c), 1);
 	assert_string_equal(c.first_rule, "care/refunds");
-	assert_null(c.claimed_by);
-	assert_null(c.claimed_name);
+	if (extra == 0) {
+		assert_null(c.claimed_by);
+		assert_null(c.claimed_name);
+	}
 	assert_int_equal(c.nposts, 2);
 
 	/* The rebuilt outbox takes notes, queued after the old rows. */
@@ -1426,7 +1573,7 @@ test_migrate_from_v1(void **state)
 	struct fixture	*f = *state;
 
 	open_old(f, 1);
-	check_upgraded(f);
+	check_upgraded(f, 0);
 }
 
 /* A version-2 database: the outbox is rebuilt with its rows intact. */
@@ -1446,7 +1593,59 @@ test_migrate_from_v2(void **state)
 	assert_string_equal(v, "post");
 	free(v);
 	sqlite3_close(raw);
-	check_upgraded(f);
+	check_upgraded(f, 0);
+}
+
+/* A version-3 database: what teams kept (claims, notes, baton, mutes,
+ * replies, the audit log) comes through with the queue. */
+static void
+test_migrate_from_v3(void **state)
+{
+	struct fixture			*f = *state;
+	struct conversation		 c;
+	struct conversation_note	*notes;
+	struct audit_entry		*audit;
+	struct reply			 r;
+	struct post			*p;
+	char				*id = NULL, *name = NULL;
+	size_t				 n;
+
+	open_old(f, 3);
+	assert_int_equal(store_conversation_by_code(f->s, "K7QX", &c), 1);
+	assert_string_equal(c.claimed_by, "U1");
+	assert_string_equal(c.claimed_name, "Ann");
+	assert_int_equal(store_conversation_notes(f->s, c.id, 10, &notes, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_string_equal(notes[0].text, "called them");
+	assert_string_equal(notes[0].user_name, "Ann");
+	conversation_notes_free(notes, n);
+	conversation_free(&c);
+	assert_int_equal(store_baton_get(f->s, "care", &id, &name), 1);
+	assert_string_equal(id, "U2");
+	assert_string_equal(name, "Bob");
+	free(id);
+	free(name);
+	p = mkpost("t1", NULL, "hi");
+	free(p->author);
+	p->author = xstrdup("did:plc:troll");
+	assert_int_equal(store_muted(f->s, "care", p), 1);
+	assert_int_equal(store_muted(f->s, "sales", p), 0);
+	post_free(p);
+	assert_int_equal(store_reply_get(f->s, 1, &r), 1);
+	assert_int_equal(r.state, REPLY_DONE);
+	assert_string_equal(r.code, "K7QX");
+	assert_string_equal(r.text, "Sorry, fixed now.");
+	assert_string_equal(r.key, "0123456789abcdef0123456789abcdef");
+	assert_string_equal(r.url, "https://bsky.app/profile/acme/post/r1");
+	assert_string_equal(r.parent->text, "still waiting");
+	reply_free(&r);
+	assert_int_equal(store_audit_list(f->s, 0, 10, &audit, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(audit[0].text, "reply K7QX Sorry, fixed now.");
+	assert_string_equal(audit[0].result, "ok");
+	audit_entries_free(audit, n);
+	check_upgraded(f, 1);
 }
 
 /* Record a post with its own text; 1 if recorded. */
@@ -2520,6 +2719,7 @@ main(void)
 		T(test_conversations_open_order),
 		T(test_conversation_posts),
 		T(test_migrate_from_v2),
+		T(test_migrate_from_v3),
 		T(test_note_queue),
 		T(test_conversation_claim),
 		T(test_conversation_notes),
