@@ -620,6 +620,32 @@ cmd_conversation_unclaim(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 /*
+ * The note's text as the channel sees it.  On Slack cmd_escape makes it
+ * text; Mattermost shows text as it is, but a note is answered in the
+ * channel under the bot's name, so a zero-width space after '@' keeps
+ * @here, @channel, @all and @user from notifying anyone.
+ */
+static char *
+cmd_conversation_note_shown(const struct cmd_ctx *ctx, const char *text)
+{
+	struct buf	b;
+
+	if (ctx->platform != SLASH_MATTERMOST)
+		return cmd_escape(ctx, text);
+	buf_init(&b);
+	buf_adds(&b, "");
+	for (; *text != '\0'; text++) {
+		buf_addc(&b, *text);
+		if (*text == '@' && (text[1] == '_' ||
+		    (text[1] >= 'a' && text[1] <= 'z') ||
+		    (text[1] >= 'A' && text[1] <= 'Z') ||
+		    (text[1] >= '0' && text[1] <= '9')))
+			buf_adds(&b, "\xe2\x80\x8b");
+	}
+	return buf_steal(&b);
+}
+
+/*
  * Notes are for the team, so they are answered in the channel; they
  * are kept with the conversation and never leave the chat.
  */
@@ -640,7 +666,7 @@ cmd_conversation_note(struct cmd_ctx *ctx, int argc, char **argv)
 		conversation_free(&c);
 		return cmd_store_failed(ctx);
 	}
-	shown = cmd_escape(ctx, text);
+	shown = cmd_conversation_note_shown(ctx, text);
 	who = cmd_escape(ctx, cmd_who(ctx));
 	cmd_print(ctx, "note on %s by %s: %s", c.code, who, shown);
 	ctx->in_channel = true;

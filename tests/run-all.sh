@@ -16,7 +16,15 @@ cd "$build" || exit 1
 make -s -j"$jobs" || exit 1
 
 status=0
+touch "$build/.check-start"
 make -s -j"$jobs" check || status=1
+
+# No configured secret in any log the suite left (work directories
+# of failed tests are kept under $TMPDIR).
+secrets=pass
+CHECK_SECRETS_SINCE="$build/.check-start" \
+	sh "$top/tests/check-secrets.sh" "$build" "$top" "${TMPDIR:-/tmp}" ||
+	{ secrets=fail; status=1; }
 
 distcheck=pass
 if [ "${SB_SKIP_DISTCHECK:-0}" != 1 ]; then
@@ -31,11 +39,13 @@ failed=$(cat $(find . -name '*.trs' -not -path './switchboard-*') 2>/dev/null |
 	grep -c '^:test-result: \(FAIL\|XPASS\|ERROR\)')
 skipped=$(cat $(find . -name '*.trs' -not -path './switchboard-*') 2>/dev/null |
 	grep -c '^:test-result: SKIP')
-if [ "$distcheck" = pass ]; then
-	passed=$((passed + 1))
-else
-	failed=$((failed + 1))
-fi
+for r in "$distcheck" "$secrets"; do
+	if [ "$r" = pass ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+done
 [ "$status" = 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -4,6 +4,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cli.py \
 	tests/integration/test_delivery.py \
 	tests/integration/test_flood.py \
+	tests/integration/test_hostile.py \
 	tests/integration/test_install.sh \
 	tests/integration/test_listener.py \
 	tests/integration/test_mastodon.py \
@@ -30,7 +31,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
 	tests/integration/sbnostr.py tests/fakes/nostr_relay.py \
 	tests/fakes/mastodon_server.py tests/fakes/loopback.py \
 	tests/fakes/slack_socket.py tests/fakes/bluesky_pds.py \
-	tests/fakes/chat_platforms.py
+	tests/fakes/chat_platforms.py tests/check-secrets.sh
 
 # The Nostr interop test runs a real relay and nostr-tools, installed by
 # `npm ci` from this lockfile into the build tree (tests/interop/
