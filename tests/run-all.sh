@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: install what is missing, build
 # with -Werror under AddressSanitizer and UndefinedBehaviorSanitizer, run
 # every test (make check), check the release tarball (make distcheck),
-# and end with one line "N passed, N failed".
+# smoke-run the fuzz targets when clang is there (about 3 min), and end
+# with one line "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build-check"
@@ -32,6 +33,28 @@ if [ "${SB_SKIP_DISTCHECK:-0}" != 1 ]; then
 		{ distcheck=fail; status=1; tail -40 distcheck.log; }
 fi
 
+# Fuzz smoke (README "Fuzzing"): a second build, instrumented for
+# libFuzzer, runs each target briefly from the seed corpora.  Needs clang;
+# a crash fails the run.
+fuzz=skipped
+if [ "${SB_SKIP_FUZZ:-0}" != 1 ] && command -v clang >/dev/null 2>&1; then
+	fuzzbuild="$top/build-fuzz"
+	mkdir -p "$fuzzbuild"
+	if (cd "$fuzzbuild" && CC=clang \
+	    CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -g -O1" \
+	    LDFLAGS="-fsanitize=address,undefined" \
+	    "$top/configure" -q --enable-fuzz >fuzz-build.log 2>&1 &&
+	    make -s -j"$jobs" fuzz >>fuzz-build.log 2>&1); then
+		sh "$top/tests/fuzz/smoke.sh" "$fuzzbuild/tests/fuzz" \
+		    "${SB_FUZZ_SECONDS:-20}" && fuzz=pass || fuzz=fail
+	else
+		fuzz=fail
+		tail -40 "$fuzzbuild/fuzz-build.log"
+	fi
+	[ "$fuzz" = pass ] || status=1
+fi
+echo "fuzz smoke: $fuzz"
+
 # Every TAP test case of every test program counts once.
 passed=$(cat $(find . -name '*.trs' -not -path './switchboard-*') 2>/dev/null |
 	grep -c '^:test-result: \(PASS\|XFAIL\)')
@@ -46,6 +69,10 @@ for r in "$distcheck" "$secrets"; do
 		failed=$((failed + 1))
 	fi
 done
+case $fuzz in
+pass) passed=$((passed + 1)) ;;
+fail) failed=$((failed + 1)) ;;
+esac
 [ "$status" = 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
