@@ -1,6 +1,7 @@
 # Integration tests: the built daemon against local servers that speak
 # the real protocols (tests/fakes), on 127.0.0.1 only.
 INTEGRATION_TESTS = \
+	tests/integration/test_chaos.py \
 	tests/integration/test_cli.py \
 	tests/integration/test_delivery.py \
 	tests/integration/test_flood.py \
