@@ -38,6 +38,10 @@ void	cfg_check_keys(const config_setting_t *group,
  * Readers: return 1 if the key was present and valid (out set), 0 if
  * absent (out set to the default), -1 on error (error recorded).
  */
+/* Which of key, key_file or key_env is set in group, to point an error
+ * at; group itself when none is. */
+const config_setting_t *cfg_secret_setting(const config_setting_t *group,
+	    const char *key);
 int	cfg_string(const config_setting_t *group, const char *key, int flags,
 	    const char *def, char **out, struct cfg_errors *);
 int	cfg_int(const config_setting_t *group, const char *key, int flags,

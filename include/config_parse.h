@@ -14,9 +14,6 @@ char	*config_name(const config_setting_t *g, struct cfg_errors *);
 /* parent's optional group key: NULL when absent or (error) no group. */
 const config_setting_t *config_group(const config_setting_t *parent,
 	    const char *key, struct cfg_errors *);
-/* Which of key, key_file or key_env is set, for errors; else g. */
-const config_setting_t *config_secret_setting(const config_setting_t *g,
-	    const char *key);
 
 /* The top-level accounts list into c; before the teams, which name them. */
 void	config_accounts(struct config *c, const config_setting_t *root,

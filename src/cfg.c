@@ -144,6 +144,23 @@ cfg_error(struct cfg_errors *errs, const config_setting_t *s,
 	va_end(ap);
 }
 
+const config_setting_t *
+cfg_secret_setting(const config_setting_t *group, const char *key)
+{
+	const config_setting_t	*s;
+	char			*name;
+	size_t			 i;
+
+	for (i = 0; i < nitems(cfg_secret_suffixes); i++) {
+		name = xasprintf("%s%s", key, cfg_secret_suffixes[i]);
+		s = config_setting_get_member(group, name);
+		free(name);
+		if (s != NULL)
+			return s;
+	}
+	return group;
+}
+
 static int
 cfg_is_secret(const char *key)
 {

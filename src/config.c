@@ -480,25 +480,6 @@ config_source_read(struct source_conf *sc, const config_setting_t *g,
 	sc->fingerprint = buf_steal(&fp);
 }
 
-/* The setting that holds a secret, whichever of its three forms. */
-const config_setting_t *
-config_secret_setting(const config_setting_t *g, const char *key)
-{
-	static const char *const suffixes[] = { "", "_file", "_env" };
-	const config_setting_t	*s;
-	char			*name;
-	size_t			 i;
-
-	for (i = 0; i < nitems(suffixes); i++) {
-		name = xasprintf("%s%s", key, suffixes[i]);
-		s = config_setting_get_member(g, name);
-		free(name);
-		if (s != NULL)
-			return s;
-	}
-	return g;
-}
-
 static void
 config_chat(struct chat_conf *chat, const config_setting_t *team,
     struct cfg_errors *errs)
@@ -532,11 +513,11 @@ config_chat(struct chat_conf *chat, const config_setting_t *team,
 	 * configure() rejects a stray webhook_url.
 	 */
 	rc = ops->needs_url ? cfg_string(g, "webhook_url", CFG_SECRET |
-	    (config_secret_setting(g, "token") != g ? 0 : CFG_REQUIRED), NULL,
+	    (cfg_secret_setting(g, "token") != g ? 0 : CFG_REQUIRED), NULL,
 	    &chat->webhook_url, errs) : 0;
 	if (rc == 1 && !url_scheme_ok(chat->webhook_url, "https", "http")) {
 		/* Never quote the URL: its path is the credential. */
-		cfg_error(errs, config_secret_setting(g, "webhook_url"),
+		cfg_error(errs, cfg_secret_setting(g, "webhook_url"),
 		    "the URL must start with https:// (http:// only for "
 		    "127.0.0.1, localhost or [::1])");
 	}

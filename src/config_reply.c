@@ -134,7 +134,7 @@ config_token(const config_setting_t *g, const char *key, int flags,
 
 	rc = cfg_string(g, key, CFG_SECRET | flags, NULL, out, errs);
 	if (rc == 1 && config_has_control(*out)) {
-		cfg_error(errs, config_secret_setting(g, key),
+		cfg_error(errs, cfg_secret_setting(g, key),
 		    "must not contain control characters or line breaks");
 		free(*out);
 		*out = NULL;
@@ -175,7 +175,7 @@ config_secret_key(struct account_conf *a, const config_setting_t *g,
 		free(raw);
 		return;
 	}
-	where = config_secret_setting(g, "secret_key");
+	where = cfg_secret_setting(g, "secret_key");
 	if (strncasecmp(raw, "npub1", 5) == 0) {
 		cfg_error(errs, where, "is a public key (npub1...); the "
 		    "secret key (nsec1... or 64 hex digits) is needed");
@@ -602,7 +602,7 @@ config_socket_mode(struct config *c, const config_setting_t *root,
 	if (config_token(g, "app_token", 0, &sm->app_token, errs) == 1 &&
 	    strncmp(sm->app_token, "xapp-", 5) != 0) {
 		/* Quoting even its start could show a bot token. */
-		cfg_error(errs, config_secret_setting(g, "app_token"),
+		cfg_error(errs, cfg_secret_setting(g, "app_token"),
 		    "must be an app-level token (xapp-...), not a bot or "
 		    "user token");
 	}

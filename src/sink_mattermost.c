@@ -590,23 +590,6 @@ sink_mattermost_settings_free(void *p)
 	free(st);
 }
 
-/* The setting of a secret, whichever form it took, for an error. */
-static const config_setting_t *
-sink_mattermost_secret(const config_setting_t *group, const char *key)
-{
-	static const char *const	 forms[] = { "", "_file", "_env" };
-	const config_setting_t		*s = NULL;
-	char				*name;
-	size_t				 i;
-
-	for (i = 0; i < nitems(forms) && s == NULL; i++) {
-		name = xasprintf("%s%s", key, forms[i]);
-		s = config_setting_get_member(group, name);
-		free(name);
-	}
-	return s != NULL ? s : group;
-}
-
 /*
  * API v4 mode when a token is set: it needs the server (url) and the
  * channel's id (channel, else the team's channel_id), and replaces the
@@ -636,7 +619,7 @@ sink_mattermost_configure(struct chat_conf *chat,
 	st = xcalloc(1, sizeof(*st));
 	st->token = token;
 	if (chat->webhook_url != NULL) {
-		cfg_error(errs, sink_mattermost_secret(group, "webhook_url"),
+		cfg_error(errs, cfg_secret_setting(group, "webhook_url"),
 		    "give either webhook_url or token, not both");
 		rc = -1;
 	}

@@ -573,23 +573,6 @@ sink_slack_settings_free(void *p)
 	free(st);
 }
 
-/* The setting of a secret, whichever form it took, for an error. */
-static const config_setting_t *
-sink_slack_secret(const config_setting_t *group, const char *key)
-{
-	static const char *const	 forms[] = { "", "_file", "_env" };
-	const config_setting_t		*s = NULL;
-	char				*name;
-	size_t				 i;
-
-	for (i = 0; i < nitems(forms) && s == NULL; i++) {
-		name = xasprintf("%s%s", key, forms[i]);
-		s = config_setting_get_member(group, name);
-		free(name);
-	}
-	return s != NULL ? s : group;
-}
-
 /*
  * Web API mode when a bot token is set: it needs the channel's id
  * (channel, else the team's channel_id) and replaces the webhook.
@@ -618,12 +601,12 @@ sink_slack_configure(struct chat_conf *chat, const config_setting_t *group,
 	st = xcalloc(1, sizeof(*st));
 	st->token = token;
 	if (chat->webhook_url != NULL) {
-		cfg_error(errs, sink_slack_secret(group, "webhook_url"),
+		cfg_error(errs, cfg_secret_setting(group, "webhook_url"),
 		    "give either webhook_url or token, not both");
 		rc = -1;
 	}
 	if (strncmp(token, "xox", 3) != 0) {
-		cfg_error(errs, sink_slack_secret(group, "token"),
+		cfg_error(errs, cfg_secret_setting(group, "token"),
 		    "must be a Slack bot token (xoxb-...)");
 		rc = -1;
 	}
