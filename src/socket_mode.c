@@ -3,13 +3,13 @@
  * apps.connections.open before every connection, and every envelope on
  * it acknowledged by its envelope_id as soon as its command ran.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
 #include "log.h"
 #include "socket_mode.h"
+#include "socket_mode_msg.h"
 #include "util.h"
 #include "ws.h"
 
@@ -19,11 +19,10 @@
 #define SOCKET_MODE_BACKOFF_MAX_MS	300000
 #define SOCKET_MODE_IDLE_TIMEOUT_MS	30000
 #define SOCKET_MODE_MAX_MESSAGE		(1024 * 1024)
-#define SOCKET_MODE_MAX_ID		256
 /* Answers kept for envelopes Slack sends again (it retries when an ack
  * was lost with a connection): a command must not run twice. */
 #define SOCKET_MODE_RECENT		32
-#define SOCKET_MODE_LOG_MAX		80
+#define SOCKET_MODE_LOG_MAX		SOCKET_MODE_MSG_PRINTABLE
 
 /*
  * One apps.connections.open in flight.  A separate allocation, because
@@ -67,17 +66,6 @@ struct socket_mode {
 
 static void	socket_mode_open(struct socket_mode *);
 
-/* A copy of s fit for one log line: printable ASCII, bounded. */
-static void
-socket_mode_printable(const char *s, char *out, size_t size)
-{
-	size_t	i;
-
-	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < size; i++)
-		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	out[i] = '\0';
-}
-
 static void
 socket_mode_bad(struct socket_mode *sm, const char *why)
 {
@@ -116,48 +104,6 @@ socket_mode_open_failed(struct socket_mode *sm, const char *why,
 	uv_timer_start(&sm->timer, socket_mode_timer_cb, delay, 0);
 }
 
-/*
- * The URL in an apps.connections.open answer (caller frees), or NULL
- * with *cause.  Slack answers ok:false with an error code, most often
- * with HTTP 200.
- */
-static char *
-socket_mode_parse_open(const struct http_response *resp, char **cause)
-{
-	json_t		*j;
-	json_error_t	 err;
-	const char	*error, *url;
-	char		 safe[SOCKET_MODE_LOG_MAX], *out = NULL;
-
-	if (resp->error != NULL) {
-		*cause = xstrdup(resp->error);
-		return NULL;
-	}
-	j = json_loadb(resp->body, resp->body_len, 0, &err);
-	if (!json_is_object(j)) {
-		*cause = resp->status != 200 ? xasprintf("HTTP %ld",
-		    resp->status) : xasprintf("bad JSON: %s", err.text);
-		json_decref(j);
-		return NULL;
-	}
-	url = json_string_value(json_object_get(j, "url"));
-	if (!json_is_true(json_object_get(j, "ok"))) {
-		error = json_string_value(json_object_get(j, "error"));
-		socket_mode_printable(error ? error : "no error code", safe,
-		    sizeof(safe));
-		*cause = xasprintf("HTTP %ld: %s", resp->status, safe);
-	} else if (resp->status != 200)
-		*cause = xasprintf("HTTP %ld", resp->status);
-	else if (url == NULL)
-		*cause = xstrdup("no url in the answer");
-	else if (!url_scheme_ok(url, "wss", "ws"))
-		*cause = xstrdup("the url is not wss://");
-	else
-		out = xstrdup(url);
-	json_decref(j);
-	return out;
-}
-
 static void
 socket_mode_open_done(void *arg, const struct http_response *resp)
 {
@@ -171,7 +117,8 @@ socket_mode_open_done(void *arg, const struct http_response *resp)
 	sm->call = NULL;
 	if (resp->aborted || !sm->running)
 		return;
-	url = socket_mode_parse_open(resp, &cause);
+	url = socket_mode_msg_open_url(resp->error, resp->status, resp->body,
+	    resp->body_len, &cause);
 	if (url == NULL) {
 		socket_mode_open_failed(sm, cause, resp->retry_after);
 		free(cause);
@@ -300,81 +247,43 @@ socket_mode_remember(struct socket_mode *sm, const char *id, char *ack)
 	sm->recent_next = (sm->recent_next + 1) % SOCKET_MODE_RECENT;
 }
 
-static char *
-socket_mode_field(const json_t *payload, const char *key)
-{
-	const char	*s = json_string_value(json_object_get(payload, key));
-
-	return xstrdup(s != NULL ? s : "");
-}
-
 /*
- * Run the slash command in payload; the answer as a JSON object to
- * send back in the ack, or NULL (then the ack goes without one).
+ * Run the slash command of envelope m; its answer (caller frees), or
+ * NULL.  *ran tells whether the command ran at all.
  */
-static json_t *
-socket_mode_command(struct socket_mode *sm, const json_t *payload)
+static char *
+socket_mode_command(struct socket_mode *sm, const struct socket_mode_msg *m,
+    bool *ran)
 {
-	struct slash_request	 req;
-	json_t			*answer = NULL;
-	json_error_t		 err;
-	char			*body, user[SOCKET_MODE_LOG_MAX];
-	char			 channel[SOCKET_MODE_LOG_MAX];
-	char			 command[SOCKET_MODE_LOG_MAX];
+	char	user[SOCKET_MODE_LOG_MAX], channel[SOCKET_MODE_LOG_MAX];
+	char	command[SOCKET_MODE_LOG_MAX];
 
-	if (!json_is_object(payload)) {
-		socket_mode_bad(sm, "slash_commands without a payload");
+	*ran = false;
+	if (m->command_why != NULL) {
+		socket_mode_bad(sm, m->command_why);
 		return NULL;
 	}
-	memset(&req, 0, sizeof(req));
-	req.platform = SLASH_SLACK;
-	req.team_id = socket_mode_field(payload, "team_id");
-	req.channel_id = socket_mode_field(payload, "channel_id");
-	req.user_id = socket_mode_field(payload, "user_id");
-	req.user_name = socket_mode_field(payload, "user_name");
-	req.command = socket_mode_field(payload, "command");
-	req.text = socket_mode_field(payload, "text");
-	req.response_url = socket_mode_field(payload, "response_url");
-	req.trigger_id = socket_mode_field(payload, "trigger_id");
-	/* The same fields the HTTP listener insists on. */
-	if (*req.command == '\0' || *req.user_id == '\0' ||
-	    *req.channel_id == '\0') {
-		socket_mode_bad(sm, "slash command without command, user_id "
-		    "or channel_id");
-		slash_request_clear(&req);
-		return NULL;
-	}
-	socket_mode_printable(req.command, command, sizeof(command));
-	socket_mode_printable(req.user_id, user, sizeof(user));
-	socket_mode_printable(req.channel_id, channel, sizeof(channel));
+	socket_mode_msg_printable(m->req.command, command, sizeof(command));
+	socket_mode_msg_printable(m->req.user_id, user, sizeof(user));
+	socket_mode_msg_printable(m->req.channel_id, channel, sizeof(channel));
 	log_info("socket mode: slack command %s from %s in %s", command, user,
 	    channel);
 	sm->commands++;
-	body = sm->h.command(sm->arg, &req);
-	slash_request_clear(&req);
-	if (body != NULL)
-		answer = json_loads(body, 0, &err);
-	free(body);
-	if (!json_is_object(answer)) {
-		log_warn("socket mode: the command gave no answer to send");
-		json_decref(answer);
-		return NULL;
-	}
-	return answer;
+	*ran = true;
+	return sm->h.command(sm->arg, &m->req);
 }
 
 /* Acknowledge an envelope, with the command's answer for a slash
  * command: Slack shows an error unless the ack comes within 3 s. */
 static void
-socket_mode_envelope(struct socket_mode *sm, const json_t *msg,
-    const char *id, const char *type)
+socket_mode_envelope(struct socket_mode *sm, const struct socket_mode_msg *m)
 {
-	const char	*prev;
-	json_t		*ack, *answer = NULL;
-	char		*text, safe[SOCKET_MODE_LOG_MAX];
+	const char	*prev, *id = m->envelope_id;
+	char		*answer = NULL, *text, safe[SOCKET_MODE_LOG_MAX];
+	bool		 ran = false, answered;
 
 	sm->envelopes++;
-	socket_mode_printable(id, safe, sizeof(safe));
+	socket_mode_msg_printable(id, safe, sizeof(safe));
 	prev = socket_mode_recent_ack(sm, id);
 	if (prev != NULL) {
 		sm->retried++;
@@ -383,24 +292,21 @@ socket_mode_envelope(struct socket_mode *sm, const json_t *msg,
 		ws_send(sm->ws, prev, strlen(prev));
 		return;
 	}
-	if (type != NULL && strcmp(type, "slash_commands") == 0) {
-		answer = socket_mode_command(sm, json_object_get(msg,
-		    "payload"));
-		if (json_is_false(json_object_get(msg,
-		    "accepts_response_payload"))) {
-			json_decref(answer);
-			answer = NULL;
-		}
-	} else
-		log_debug("socket mode: %s envelope %s acknowledged",
-		    type != NULL ? type : "untyped", safe);
-	ack = json_pack("{s:s}", "envelope_id", id);
-	if (ack != NULL && answer != NULL)
-		json_object_set_new(ack, "payload", answer);
+	if (m->slash_command)
+		answer = socket_mode_command(sm, m, &ran);
 	else
-		json_decref(answer);
-	text = ack != NULL ? json_dumps(ack, JSON_COMPACT) : NULL;
-	json_decref(ack);
+		log_debug("socket mode: %s envelope %s acknowledged",
+		    m->envelope_type != NULL ? m->envelope_type : "untyped",
+		    safe);
+	text = socket_mode_msg_ack(id, answer, &answered);
+	free(answer);
+	if (ran && !answered)
+		log_warn("socket mode: the command gave no answer to send");
+	/* The command ran all the same; only its answer stays here. */
+	if (text != NULL && answered && !m->accepts_response_payload) {
+		free(text);
+		text = socket_mode_msg_ack(id, NULL, NULL);
+	}
 	if (text == NULL) {
 		log_err("socket mode: cannot encode the ack of %s", safe);
 		return;
@@ -410,12 +316,8 @@ socket_mode_envelope(struct socket_mode *sm, const json_t *msg,
 }
 
 static void
-socket_mode_disconnect(struct socket_mode *sm, const json_t *msg)
+socket_mode_disconnect(struct socket_mode *sm, const char *reason)
 {
-	char	reason[SOCKET_MODE_LOG_MAX];
-
-	socket_mode_printable(json_string_value(json_object_get(msg,
-	    "reason")), reason, sizeof(reason));
 	log_info("socket mode: Slack asks to reconnect (%s); opening a new "
 	    "connection", reason[0] != '\0' ? reason : "no reason");
 	/* The old socket serves until the new URL is here. */
@@ -428,32 +330,18 @@ static void
 socket_mode_ws_message(void *arg, const char *buf, size_t len, bool binary)
 {
 	struct socket_mode	*sm = arg;
-	json_t			*msg;
-	json_error_t		 err;
-	const char		*type, *id;
+	struct socket_mode_msg	 m;
 
-	if (binary) {
-		socket_mode_bad(sm, "binary frame");
-		return;
-	}
-	msg = json_loadb(buf, len, 0, &err);
-	if (!json_is_object(msg)) {
-		socket_mode_bad(sm, msg == NULL ? err.text : "not an object");
-		json_decref(msg);
-		return;
-	}
-	type = json_string_value(json_object_get(msg, "type"));
-	id = json_string_value(json_object_get(msg, "envelope_id"));
-	if (type != NULL && strcmp(type, "hello") == 0) {
+	if (socket_mode_msg_parse(buf, len, binary, &m) != 0)
+		socket_mode_bad(sm, m.why);
+	else if (m.type == SOCKET_MODE_MSG_HELLO) {
 		sm->hello = true;
 		log_info("socket mode: connected, Slack said hello");
-	} else if (type != NULL && strcmp(type, "disconnect") == 0)
-		socket_mode_disconnect(sm, msg);
-	else if (id == NULL || *id == '\0' || strlen(id) > SOCKET_MODE_MAX_ID)
-		socket_mode_bad(sm, "no usable envelope_id");
+	} else if (m.type == SOCKET_MODE_MSG_DISCONNECT)
+		socket_mode_disconnect(sm, m.reason);
 	else
-		socket_mode_envelope(sm, msg, id, type);
-	json_decref(msg);
+		socket_mode_envelope(sm, &m);
+	socket_mode_msg_clear(&m);
 }
 
 static const struct ws_callbacks socket_mode_ws_callbacks = {

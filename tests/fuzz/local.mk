@@ -3,11 +3,12 @@
 # "Fuzzing").  Seed corpora are generated from tests/data into the build
 # directory; tests/fuzz/regress holds inputs that once crashed.
 FUZZ_NAMES = config jetstream json_scan mastodon mastodon_html nostr \
-	policy sink slash
+	policy sink slash socket_mode
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_jetstream \
 	tests/fuzz/fuzz_json_scan tests/fuzz/fuzz_mastodon \
 	tests/fuzz/fuzz_mastodon_html tests/fuzz/fuzz_nostr \
-	tests/fuzz/fuzz_policy tests/fuzz/fuzz_sink tests/fuzz/fuzz_slash
+	tests/fuzz/fuzz_policy tests/fuzz/fuzz_sink tests/fuzz/fuzz_slash \
+	tests/fuzz/fuzz_socket_mode
 # Built only by "make fuzz", never by "make" or "make check".
 EXTRA_PROGRAMS += $(FUZZ_TARGETS)
 SB_FUZZ_CFLAGS = $(AM_CFLAGS)
@@ -54,6 +55,10 @@ tests_fuzz_fuzz_slash_SOURCES = tests/fuzz/fuzz_slash.c
 tests_fuzz_fuzz_slash_CFLAGS = $(SB_FUZZ_CFLAGS)
 tests_fuzz_fuzz_slash_LDFLAGS = $(SB_FUZZ_LINK)
 tests_fuzz_fuzz_slash_LDADD = $(SB_FUZZ_LIBS)
+tests_fuzz_fuzz_socket_mode_SOURCES = tests/fuzz/fuzz_socket_mode.c
+tests_fuzz_fuzz_socket_mode_CFLAGS = $(SB_FUZZ_CFLAGS)
+tests_fuzz_fuzz_socket_mode_LDFLAGS = $(SB_FUZZ_LINK)
+tests_fuzz_fuzz_socket_mode_LDADD = $(SB_FUZZ_LIBS)
 
 CLEANFILES += $(FUZZ_TARGETS)
 

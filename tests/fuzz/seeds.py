@@ -73,6 +73,48 @@ for a in ('200\ncontent-type: application/json\n\n{"ok":true,"ts":"1700000000.00
           '429\n\n{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":2000}',
           '200\n\n1', '500\n\nInternal Server Error', '0\n\n'):
     put("sink", a)
+# Socket Mode: what Slack sends on the socket (the shapes of
+# tests/fakes/slack_socket.py), then apps.connections.open answers as
+# status line and body.
+slash_payload = {"token": "deprecated", "team_id": "T0TEST",
+                 "team_domain": "acme", "channel_id": "C0CARE",
+                 "channel_name": "care", "user_id": "U0TEST",
+                 "user_name": "alice", "command": "/sb", "text": "show K7QX",
+                 "api_app_id": "A0FAKESOCKET",
+                 "is_enterprise_install": "false",
+                 "response_url": "https://hooks.slack.com/commands/T0/1/x",
+                 "trigger_id": "1.2.3"}
+for m in ({"type": "hello", "num_connections": 1,
+           "debug_info": {"host": "applink-fake", "build_number": 1,
+                          "approximate_connection_time": 18060},
+           "connection_info": {"app_id": "A0FAKESOCKET"}},
+          {"type": "disconnect", "reason": "refresh_requested",
+           "debug_info": {"host": "applink-fake"}},
+          {"type": "disconnect", "reason": "too_many_websockets"},
+          {"envelope_id": "1d2c3b4a-0000-4000-8000-000000000001",
+           "type": "slash_commands", "payload": slash_payload,
+           "accepts_response_payload": True, "retry_attempt": 0,
+           "retry_reason": ""},
+          {"envelope_id": "1d2c3b4a-0000-4000-8000-000000000002",
+           "type": "slash_commands", "payload": dict(slash_payload, user_id=""),
+           "accepts_response_payload": False, "retry_attempt": 1,
+           "retry_reason": "timeout"},
+          {"envelope_id": "1d2c3b4a-0000-4000-8000-000000000003",
+           "type": "events_api", "payload": {"type": "event_callback",
+           "event": {"type": "app_mention", "text": "<@U0BOT> hi"}},
+           "accepts_response_payload": False, "retry_attempt": 0,
+           "retry_reason": ""},
+          {"envelope_id": "1d2c3b4a-0000-4000-8000-000000000004",
+           "type": "interactive", "payload": {"type": "block_actions"},
+           "accepts_response_payload": False}):
+    put("socket_mode", json.dumps(m))
+for a in ('200\n{"ok":true,"url":"wss://wss-primary.slack.com/link/?ticket=1d2c&app_id=A0FAKESOCKET"}',
+          '200\n{"ok":true,"url":"ws://127.0.0.1:9/link/1d2c"}',
+          '200\n{"ok":false,"error":"invalid_auth"}',
+          '429\n{"ok":false,"error":"ratelimited"}',
+          '200\n{"ok":true}', '503\n<html>Service Unavailable</html>',
+          '0\n'):
+    put("socket_mode", a)
 put("policy", "Thanks, we are on it: https://example.org/status ^sb")
 put("mastodon_html", '<p>Hi <span class="h-card"><a href="https://m.example/@a" class="u-url mention">@<span>a</span></a></span> see <a href="https://example.org/x?a=1&amp;b=2">link</a><br>&lt;ok&gt; &#x1F600;</p>')
 for t, d in (("regress", None),):

@@ -15,6 +15,7 @@ UNIT_TESTS = \
 	tests/unit/test_sink \
 	tests/unit/test_sink_platforms \
 	tests/unit/test_slash \
+	tests/unit/test_socket_mode_msg \
 	tests/unit/test_store \
 	tests/unit/test_storm \
 	tests/unit/test_text \
@@ -66,6 +67,10 @@ tests_unit_test_sink_platforms_LDADD = $(TEST_LDADD)
 tests_unit_test_slash_SOURCES = tests/unit/test_slash.c tests/unit/harness.h
 tests_unit_test_slash_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_slash_LDADD = $(TEST_LDADD)
+tests_unit_test_socket_mode_msg_SOURCES = \
+	tests/unit/test_socket_mode_msg.c tests/unit/harness.h
+tests_unit_test_socket_mode_msg_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_socket_mode_msg_LDADD = $(TEST_LDADD)
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/harness.h
 tests_unit_test_store_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_store_LDADD = $(TEST_LDADD)
