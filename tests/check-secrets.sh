@@ -4,19 +4,24 @@
 # configs the tests wrote (every *.conf under the build tree and under
 # the tests' work directories, values of the secret-named keys src/cfg.c
 # redacts, and the contents of the files their *_file keys name), and the
-# secret-shaped constants in the integration tests and fakes (their work
-# directories are removed when they pass).  The logs are tests/**/*.log
-# in the build tree and every *.log/*.err in the work directories.  A
-# hit is reported as file and secret name, never the value.
+# secret-shaped constants in the integration tests and fakes (a passing
+# test removes its work directory unless SB_KEEP_WORKDIR was set).  The
+# logs are tests/**/*.log in the build tree and every *.log/*.err in the
+# work directories.  A hit is reported as file and secret name, never
+# the value.
 #
 # usage: check-secrets.sh BUILDDIR [SRCDIR] [WORKROOT...]
 # WORKROOT defaults to $TMPDIR (or /tmp): the tests' sb-* directories
 # (only those changed since the file $CHECK_SECRETS_SINCE, if set).
+# $SB_KEEP_WORKDIR, if set, is one more WORKROOT: sbtest.py moves every
+# test's work directory there, passed or not.
 set -u
 build=${1:?usage: check-secrets.sh BUILDDIR [SRCDIR] [WORKROOT...]}
 src=${2:-$(cd "$(dirname "$0")/.." && pwd)}
 [ $# -ge 2 ] && shift 2 || shift $#
 [ $# -gt 0 ] || set -- "${TMPDIR:-/tmp}"
+[ -n "${SB_KEEP_WORKDIR:-}" ] && [ -d "$SB_KEEP_WORKDIR" ] &&
+	set -- "$@" "$SB_KEEP_WORKDIR"
 exec python3 - "$build" "$src" "$@" <<'EOF'
 import glob
 import os
@@ -62,7 +67,8 @@ if os.environ.get("CHECK_SECRETS_SINCE"):
 work_dirs = [build]
 for r in roots:
     work_dirs.extend(d for d in sorted(glob.glob(os.path.join(r, "sb-*")))
-                     if os.path.isdir(d) and os.stat(d).st_mtime >= since)
+                     if os.path.isdir(d) and os.stat(d).st_mtime >= since
+                     and d not in work_dirs)
 
 conf_key = re.compile(r'\b([a-z_]+)\s*[=:]\s*"((?:[^"\\]|\\.)*)"')
 for top in work_dirs:

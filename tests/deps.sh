@@ -2,12 +2,13 @@
 # Install what building and testing switchboard needs on Debian (bookworm
 # or later).  Installs only what is missing; needs root (or sudo).
 set -e
-# clang and libclang-rt-dev (its libFuzzer runtime): the fuzz smoke.
+# clang and libclang-rt-dev (its libFuzzer runtime): the fuzz smoke;
+# valgrind: the memcheck pass (tests/valgrind.sh).
 pkgs="gcc make autoconf automake pkg-config
 	libwebsockets-dev libjansson-dev libcurl4-openssl-dev libconfig-dev
 	libsqlite3-dev libuv1-dev libssl-dev libsecp256k1-dev libcmocka-dev
 	python3 systemd
-	clang libclang-rt-dev"
+	clang libclang-rt-dev valgrind"
 # The Nostr interop test runs a relay from the npm registry.
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"

@@ -32,7 +32,8 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
 	tests/integration/sbnostr.py tests/fakes/nostr_relay.py \
 	tests/fakes/mastodon_server.py tests/fakes/loopback.py \
 	tests/fakes/slack_socket.py tests/fakes/bluesky_pds.py \
-	tests/fakes/chat_platforms.py tests/check-secrets.sh
+	tests/fakes/chat_platforms.py tests/check-secrets.sh \
+	tests/valgrind.sh tests/valgrind.supp
 
 # The Nostr interop test runs a real relay and nostr-tools, installed by
 # `npm ci` from this lockfile into the build tree (tests/interop/

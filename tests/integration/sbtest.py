@@ -4,7 +4,13 @@ client, and the comparison of what the chat server received with what
 `switchboard route` says the rules select.
 
 Environment (set by make check): SB_SRCDIR (source tree), SB_BUILDDIR,
-SB_BINARY (the built daemon).  Python 3 standard library only.
+SB_BINARY (the built daemon).  Optional: SB_VALGRIND ("1", or a whole
+valgrind command line) runs every daemon and CLI run under memcheck and
+adds a check on its logs to each file (tests/valgrind.sh sets it, with
+a build without sanitizers); SB_VALGRIND_SLOW, the factor for the waits
+then (default 8); SB_KEEP_WORKDIR=DIR moves every work directory under
+DIR at the end, passed or not (for tests/check-secrets.sh).  Python 3
+standard library only.
 """
 
 import atexit
@@ -12,6 +18,7 @@ import base64
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -37,8 +44,31 @@ import jetstream_server  # noqa: E402
 from jetstream_server import JetstreamServer, web_url, post_uri  # noqa
 from chat_server import ChatServer  # noqa: E402,F401
 
+# Valgrind memcheck.  Errors in leaks count only for leaks nobody can
+# still reach (definite, indirect): libuv, lws and OpenSSL keep some
+# memory until exit on purpose.  The log-file option comes last so it
+# wins over one in a given command line: Tap.finish reads those logs.
+VALGRIND = os.environ.get("SB_VALGRIND", "")
+if VALGRIND in ("", "0"):
+    VALGRIND_CMD = []
+elif VALGRIND == "1":
+    VALGRIND_CMD = [
+        "valgrind", "--tool=memcheck", "--error-exitcode=99",
+        "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+        "--show-leak-kinds=definite,indirect", "--track-origins=yes",
+        "--num-callers=30", "--child-silent-after-fork=yes",
+        "--suppressions=" + os.path.join(SRCDIR, "tests", "valgrind.supp")]
+else:
+    VALGRIND_CMD = shlex.split(VALGRIND)
+# Everything the daemon does takes this many times longer under
+# valgrind: the waits for it grow by as much (no assertion changes).
+SLOW = float(os.environ.get("SB_VALGRIND_SLOW") or 8) if VALGRIND_CMD else 1
+VALGRIND_LOG = "valgrind.%p.log"
+VALGRIND_LOG_RE = re.compile(r"^valgrind\.\d+\.log$")
+
 # A test file must end well within automake's patience and ours.
-TEST_DEADLINE = 110
+TEST_DEADLINE = 110 * SLOW
+KEEP_WORKDIR = os.environ.get("SB_KEEP_WORKDIR", "")
 MAX_DIAG = 25           # diagnostic items shown per failed check
 
 POST = "app.bsky.feed.post"
@@ -46,6 +76,7 @@ URL_RE = re.compile(r"https://bsky\.app/profile/([^/\s\"'<>|()]+)"
                     r"/post/([A-Za-z0-9._:~-]+)")
 
 _children = []          # processes to kill if a test dies early
+_tap = None             # the file's Tap: where CLI runs put valgrind logs
 
 
 def _cleanup():
@@ -74,6 +105,8 @@ class Tap:
         self.failed = 0
         self.keep = False       # keep the work directory for diagnosis
         self.workdir = tempfile.mkdtemp(prefix="sb-%s-" % name)
+        global _tap
+        _tap = self
         self._timer = threading.Timer(TEST_DEADLINE, self._deadline)
         self._timer.daemon = True
         self._timer.start()
@@ -121,29 +154,108 @@ class Tap:
             self.diag("%s: %.1f s" % (desc, time.monotonic() - t0))
 
     def timeout(self, seconds):
-        """seconds, or less so the file still ends before its deadline
-        (a broken daemon then fails checks instead of bailing out)."""
+        """seconds (times SLOW under valgrind), or less so the file still
+        ends before its deadline (a broken daemon then fails checks
+        instead of bailing out)."""
         left = TEST_DEADLINE - 10 - (time.monotonic() - self.t0)
-        return max(1.0, min(seconds, left))
+        return max(1.0, min(seconds * SLOW, left))
 
     def subdir(self, name):
         d = os.path.join(self.workdir, name)
         os.makedirs(d, exist_ok=True)
         return d
 
+    def valgrind_check(self):
+        """One check over every memcheck log of this file's runs: each
+        says "ERROR SUMMARY: 0 errors", or, for a run killed before its
+        summary, shows no error report."""
+        logs = []
+        for dirpath, _, files in os.walk(self.workdir):
+            logs.extend(os.path.join(dirpath, f) for f in files
+                        if VALGRIND_LOG_RE.match(f))
+        bad, unfinished = [], 0
+        for path in sorted(logs):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            errors, finished = valgrind_errors(text)
+            unfinished += not finished
+            if errors:
+                bad.append("%s: %d errors" % (path, errors))
+                bad.extend(valgrind_first_error(text))
+        self.ok(logs and not bad, "valgrind: no memcheck error in %d runs "
+                "(%d killed before their summary)" % (len(logs), unfinished),
+                *(bad or ["no valgrind log in %s" % self.workdir]))
+
     def finish(self):
         self._timer.cancel()
         _cleanup()
+        if VALGRIND_CMD:
+            self.valgrind_check()
         self.out("1..%d" % self.n)
         self.out("# %d passed, %d failed" % (self.n - self.failed,
                                             self.failed))
-        if self.keep:
+        if KEEP_WORKDIR:
+            # Passed or not, for check-secrets.sh; the name stays sb-*.
+            try:
+                os.makedirs(KEEP_WORKDIR, exist_ok=True)
+                dest = os.path.join(KEEP_WORKDIR,
+                                    os.path.basename(self.workdir))
+                shutil.move(self.workdir, dest)
+                self.workdir = dest
+            except OSError as e:
+                self.diag("could not move the work directory to %s: %s"
+                          % (KEEP_WORKDIR, e))
+            if self.keep:
+                self.out("# work directory kept: %s" % self.workdir)
+            else:
+                self.diag("work directory moved to %s" % self.workdir)
+        elif self.keep:
             self.out("# work directory kept: %s" % self.workdir)
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
         # Failures are "not ok" lines; a non-zero status would make the
         # TAP driver count them a second time as an ERROR.
         sys.exit(0)
+
+
+# What memcheck calls an error, each the first line of its report.
+VALGRIND_ERROR_RE = re.compile(
+    r"^==\d+== (Invalid (read|write|free)|Mismatched free|"
+    r"Conditional jump or move depends|Use of uninitialised|"
+    r"Syscall param|Source and destination overlap|Argument .* of "
+    r"function|.* are (definitely|indirectly) lost|Process terminating)",
+    re.M)
+
+
+def valgrind_errors(text):
+    """(error count, whether the run got to its summary) of one log."""
+    m = re.search(r"ERROR SUMMARY: ([\d,]+) errors", text)
+    if m:
+        return int(m.group(1).replace(",", "")), True
+    return len(VALGRIND_ERROR_RE.findall(text)), False
+
+
+def valgrind_first_error(text, n=40):
+    """The first error report of a log, for the diagnostics."""
+    m = VALGRIND_ERROR_RE.search(text)
+    if not m:
+        return []
+    return text[m.start():].splitlines()[:n]
+
+
+def valgrind_prefix(logdir):
+    """The command line to put before the binary ([] without valgrind).
+    A test that sizes ASan's quarantine of freed memory (to measure
+    growth) gets memcheck's equivalent, the queue of freed blocks."""
+    if not VALGRIND_CMD:
+        return []
+    extra = []
+    m = re.search(r"quarantine_size_mb=(\d+)",
+                  os.environ.get("ASAN_OPTIONS", ""))
+    if m and VALGRIND == "1":
+        extra.append("--freelist-vol=%d" % (int(m.group(1)) << 20))
+    return VALGRIND_CMD + extra + ["--log-file=" +
+                                   os.path.join(logdir, VALGRIND_LOG)]
 
 
 def need_binary(tap):
@@ -194,6 +306,7 @@ class Daemon:
         env = dict(os.environ)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         self.proc = subprocess.Popen(
+            valgrind_prefix(self.workdir) +
             [BINARY, "--config", self.conf] + list(extra),
             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
             cwd=self.workdir, env=env)
@@ -216,8 +329,10 @@ class Daemon:
 
     def wait_log(self, pattern, timeout, after=0):
         """The first match of pattern in this run's output at or after
-        offset after, waiting for it; None on timeout or exit."""
+        offset after, waiting for it (timeout times SLOW); None on
+        timeout or exit."""
         rx = re.compile(pattern)
+        timeout *= SLOW
 
         def look():
             m = rx.search(self.log(), after)
@@ -231,12 +346,13 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
-        """Signal, wait up to timeout: (exit status or None, seconds)."""
+        """Signal, wait up to timeout (times SLOW: memcheck's leak search
+        comes after the daemon's exit): (exit status or None, seconds)."""
         t0 = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            rc = self.proc.wait(timeout)
+            rc = self.proc.wait(timeout * SLOW)
         except subprocess.TimeoutExpired:
             rc = None
             self.proc.kill()
@@ -250,9 +366,10 @@ class Daemon:
 
 def run_cli(args, timeout=30, cwd=None):
     """Run the binary to completion: (status, stdout, stderr)."""
-    p = subprocess.run([BINARY] + list(args), stdin=subprocess.DEVNULL,
+    vg = valgrind_prefix(_tap.workdir) if _tap else []
+    p = subprocess.run(vg + [BINARY] + list(args), stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, cwd=cwd or SRCDIR)
+                       timeout=timeout * SLOW, cwd=cwd or SRCDIR)
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
 
