@@ -2,7 +2,9 @@
  * The shared websocket client: connection lifecycle, message assembly,
  * idle watchdog and reconnect backoff, for every streaming source.
  */
+#include <arpa/inet.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,11 @@ struct ws {
 	uv_timer_t			 retry_timer;
 	uv_timer_t			 idle_timer;
 	int				 open_handles;
+
+	/* The name lookup before a connection, off the loop's thread. */
+	uv_getaddrinfo_t		 resolve;
+	bool				 resolving;
+	char				*resolve_url;	/* the attempt's URL */
 };
 
 static void	ws_try_free(struct ws *);
@@ -89,15 +96,119 @@ ws_schedule_retry(struct ws *ws)
 	uv_timer_start(&ws->retry_timer, ws_retry_cb, delay, 0);
 }
 
+/*
+ * Start the connection to url, at the numeric address ip when given
+ * (then the URL's host still goes in Host, SNI and the certificate
+ * check).
+ */
 static void
-ws_connect(struct ws *ws)
+ws_open(struct ws *ws, const char *url, const char *ip)
 {
 	struct lws_client_connect_info	 ci;
-	char				*url, *copy, *path;
+	char				*copy, *path;
 	const char			*proto, *address, *upath;
 	int				 port;
 
-	if (!ws->running || ws->wsi != NULL)
+	copy = xstrdup(url);
+	if (lws_parse_uri(copy, &proto, &address, &port, &upath) != 0) {
+		log_err("%s: bad URL", ws->name);
+		free(copy);
+		ws_schedule_retry(ws);
+		return;
+	}
+	path = xasprintf("%s%s", *upath == '/' ? "" : "/", upath);
+	memset(&ci, 0, sizeof(ci));
+	ci.context = ws->ctx;
+	ci.address = ip != NULL ? ip : address;
+	ci.port = port;
+	ci.path = path;
+	ci.host = address;
+	ci.origin = address;
+	if (strcmp(proto, "wss") == 0 || strcmp(proto, "https") == 0)
+		ci.ssl_connection = LCCSCF_USE_SSL;
+	ci.local_protocol_name = "sb-ws-client";
+	ci.pwsi = &ws->wsi;
+	ci.opaque_user_data = ws;
+	/* Not the query: it may hold a one-time ticket (Socket Mode). */
+	log_debug("%s: connecting to %s://%s:%d%.*s%s%s%s", ws->name, proto,
+	    address, port, (int)strcspn(path, "?"), path, ip != NULL ? " (" :
+	    "", ip != NULL ? ip : "", ip != NULL ? ")" : "");
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		log_warn("%s: cannot start connection", ws->name);
+		ws->wsi = NULL;
+		ws_schedule_retry(ws);
+	}
+	free(path);
+	free(copy);
+}
+
+/*
+ * A name looked up: connect to one of its addresses, a different one
+ * on each failed attempt in a row, so a host whose IPv6 address is
+ * unreachable is still reached over IPv4.
+ */
+static void
+ws_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct ws	*ws = req->data;
+	struct addrinfo	*ai;
+	char		 ip[INET6_ADDRSTRLEN], *url = ws->resolve_url;
+	const void	*addr;
+	unsigned	 n = 0, pick;
+
+	ws->resolving = false;
+	ws->resolve_url = NULL;
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			n++;
+	if (!ws->running || ws->freed) {
+		/* Stopped meanwhile: nothing to connect. */
+	} else if (status < 0 || n == 0) {
+		log_warn("%s: cannot resolve the host of its URL: %s",
+		    ws->name, status < 0 ? uv_strerror(status) :
+		    "no IPv4 or IPv6 address");
+		ws_schedule_retry(ws);
+	} else {
+		pick = ws->attempt % n;
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (ai->ai_family != AF_INET &&
+			    ai->ai_family != AF_INET6)
+				continue;
+			if (pick-- == 0)
+				break;
+		}
+		addr = ai->ai_family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)
+		    ai->ai_addr)->sin6_addr;
+		if (inet_ntop(ai->ai_family, addr, ip, sizeof(ip)) == NULL) {
+			log_warn("%s: cannot format a resolved address",
+			    ws->name);
+			ws_schedule_retry(ws);
+		} else
+			ws_open(ws, url, ip);
+	}
+	uv_freeaddrinfo(res);
+	free(url);
+	ws_try_free(ws);
+}
+
+/*
+ * Connect to the URL the owner gives.  A host name is looked up with
+ * uv_getaddrinfo first: lws' own lookup blocks the loop, which would
+ * stall every source, delivery and the 3 s slash-command answers for
+ * as long as a slow resolver takes.
+ */
+static void
+ws_connect(struct ws *ws)
+{
+	struct addrinfo	 hints;
+	struct in6_addr	 a6;
+	char		*url, *copy;
+	const char	*proto, *address, *upath;
+	int		 port, rc;
+
+	if (!ws->running || ws->wsi != NULL || ws->resolving)
 		return;
 	url = ws->cb->url(ws->arg);
 	if (url == NULL) {
@@ -112,30 +223,30 @@ ws_connect(struct ws *ws)
 		ws_schedule_retry(ws);
 		return;
 	}
-	path = xasprintf("%s%s", *upath == '/' ? "" : "/", upath);
-	memset(&ci, 0, sizeof(ci));
-	ci.context = ws->ctx;
-	ci.address = address;
-	ci.port = port;
-	ci.path = path;
-	ci.host = address;
-	ci.origin = address;
-	if (strcmp(proto, "wss") == 0 || strcmp(proto, "https") == 0)
-		ci.ssl_connection = LCCSCF_USE_SSL;
-	ci.local_protocol_name = "sb-ws-client";
-	ci.pwsi = &ws->wsi;
-	ci.opaque_user_data = ws;
-	/* Not the query: it may hold a one-time ticket (Socket Mode). */
-	log_debug("%s: connecting to %s://%s:%d%.*s", ws->name, proto,
-	    address, port, (int)strcspn(path, "?"), path);
-	if (lws_client_connect_via_info(&ci) == NULL) {
-		log_warn("%s: cannot start connection", ws->name);
-		ws->wsi = NULL;
+	if (inet_pton(AF_INET, address, &a6) == 1 ||
+	    inet_pton(AF_INET6, address, &a6) == 1) {
+		ws_open(ws, url, NULL);
+		free(copy);
+		free(url);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	ws->resolve.data = ws;
+	ws->resolve_url = url;
+	ws->resolving = true;
+	rc = uv_getaddrinfo(ws->loop, &ws->resolve, ws_resolved, address,
+	    NULL, &hints);
+	free(copy);
+	if (rc < 0) {
+		ws->resolving = false;
+		ws->resolve_url = NULL;
+		free(url);
+		log_warn("%s: cannot look up its host: %s", ws->name,
+		    uv_strerror(rc));
 		ws_schedule_retry(ws);
 	}
-	free(path);
-	free(copy);
-	free(url);
 }
 
 /*
@@ -435,12 +546,16 @@ ws_stop(struct ws *ws)
 	uv_timer_stop(&ws->idle_timer);
 	ws_out_clear(ws);
 	ws_kill(ws);
+	/* A lookup not yet running ends now, with UV_ECANCELED. */
+	if (ws->resolving)
+		uv_cancel((uv_req_t *)&ws->resolve);
 }
 
 static void
 ws_try_free(struct ws *ws)
 {
-	if (!ws->freed || ws->wsi != NULL || ws->open_handles > 0)
+	if (!ws->freed || ws->wsi != NULL || ws->open_handles > 0 ||
+	    ws->resolving)
 		return;
 	buf_free(&ws->rx);
 	ws_out_clear(ws);

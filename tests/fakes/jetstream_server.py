@@ -240,10 +240,12 @@ class Conn:
         self.opened = time.time()
         self.last_sent = None   # wall clock of the last message sent
         self.closed_at = None
+        self.host = None    # the handshake's Host header
 
     def record(self):
         return {
             "conn": self.number,
+            "host": self.host,
             "query": self.query,
             "cursor": self.cursor,
             "frames": self.frames,
@@ -422,6 +424,7 @@ class JetstreamServer(Loopback):
                 sock.close()
                 return
             conn = Conn(self, len(self.conns) + 1, sock, query, cursor)
+            conn.host = headers.get("host")
             # Jetstream replays from the cursor: every event with
             # time_us >= cursor.  Without one this fake starts at
             # the beginning of its recording.

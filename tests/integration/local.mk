@@ -4,6 +4,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_chaos.py \
 	tests/integration/test_cli.py \
 	tests/integration/test_delivery.py \
+	tests/integration/test_dns.py \
 	tests/integration/test_flood.py \
 	tests/integration/test_hostile.py \
 	tests/integration/test_install.sh \
@@ -33,7 +34,8 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/sbtest.py \
 	tests/fakes/mastodon_server.py tests/fakes/loopback.py \
 	tests/fakes/slack_socket.py tests/fakes/bluesky_pds.py \
 	tests/fakes/chat_platforms.py tests/check-secrets.sh \
-	tests/valgrind.sh tests/valgrind.supp
+	tests/valgrind.sh tests/valgrind.supp \
+	tests/integration/slow_getaddrinfo.c
 
 # The Nostr interop test runs a real relay and nostr-tools, installed by
 # `npm ci` from this lockfile into the build tree (tests/interop/
