@@ -1,13 +1,21 @@
 /*
- * Private to config.c, config_reply.c and config_watch.c: the helpers
- * they share while reading a file, and the steps config.c calls in
- * order.
+ * Private to config.c, config_reply.c, config_watch.c and
+ * config_include.c: the helpers they share while reading a file, and
+ * the steps config.c calls in order.
  */
 #ifndef SB_CONFIG_PARSE_H
 #define SB_CONFIG_PARSE_H
 
 #include "cfg.h"
 #include "config.h"
+
+/*
+ * Refuse, with FILE:LINE, an @include in path (or in what it includes)
+ * that names something other than a regular file under basedir:
+ * libconfig 1.5 would exit() reading it.  0, or -1 with errs added.
+ */
+int	config_check_includes(const char *path, const char *basedir,
+	    struct cfg_errors *);
 
 /* g's required "name", [a-z0-9][a-z0-9_-]{0,31}; NULL if not. */
 char	*config_name(const config_setting_t *g, struct cfg_errors *);

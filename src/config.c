@@ -865,6 +865,10 @@ config_load(const char *path, struct cfg_errors *errs)
 	if (config_readable(path, errs) == -1)
 		return NULL;
 	basedir = config_basedir(path);
+	if (config_check_includes(path, basedir, errs) == -1) {
+		free(basedir);
+		return NULL;
+	}
 	config_init(&cfg);
 	config_set_include_dir(&cfg, basedir);
 	if (config_read_file(&cfg, path) != CONFIG_TRUE) {

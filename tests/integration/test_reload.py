@@ -356,9 +356,9 @@ def storm(tap):
 
 
 def bad_files(tap, daemon, js, chat, nsock, lport, cp):
-    """A syntax error, then a file that parses but names an unknown
-    fallback team.  Both would also move posts saying "sentinelword" to
-    rnd, were they taken."""
+    """A syntax error, an @include of a directory, then a file that
+    parses but names an unknown fallback team.  Each would also move
+    posts saying "sentinelword" to rnd, were it taken."""
     what = "bad file"
     moved = render(daemon.state, [jetstream_source("bluesky", js.port)],
                    corpus_teams(cp, [sbtest.rule("moved", priority=50,
@@ -368,12 +368,18 @@ def bad_files(tap, daemon, js, chat, nsock, lport, cp):
     syntax_line = 3
     lines.insert(syntax_line - 1, "this is not = libconfig (")
     syntax = "\n".join(lines)
+    # libconfig 1.5 exit()s reading an included directory.
+    lines = moved.split("\n")
+    lines.insert(syntax_line - 1, '@include ""')
+    include_dir = "\n".join(lines)
     semantic = moved.replace('fallback_team = "care"',
                              'fallback_team = "nosuchteam"')
     semantic_line = 1 + semantic.split("\n").index(next(
         l for l in semantic.split("\n") if "nosuchteam" in l))
     failures = 0
     for text, line, kind in ((syntax, syntax_line, "a syntax error"),
+                             (include_dir, syntax_line,
+                              "an @include of a directory"),
                              (semantic, semantic_line,
                               "an unknown fallback team")):
         failures += 1
