@@ -59,4 +59,13 @@ int	cfg_strv(const config_setting_t *group, const char *key, int flags,
 int	cfg_path_value(const config_setting_t *group, const char *key,
 	    int flags, const char *def, char **out, struct cfg_errors *);
 
+/*
+ * Append to out, for each "*_file" string setting of group, its name
+ * and the SHA-256 of the file it names now (relative to basedir): a
+ * fingerprint that changes when a secret file is rewritten, without
+ * holding the secret.
+ */
+void	cfg_file_digest(const config_setting_t *group, const char *basedir,
+	    struct buf *out);
+
 #endif

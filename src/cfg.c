@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "cfg.h"
 #include "config.h"
 
@@ -598,4 +600,44 @@ cfg_path_value(const config_setting_t *group, const char *key, int flags,
 	*out = raw == NULL ? NULL : cfg_resolve(raw, errs->basedir);
 	free(raw);
 	return rc;
+}
+
+void
+cfg_file_digest(const config_setting_t *group, const char *basedir,
+    struct buf *out)
+{
+	const config_setting_t	*s;
+	const char		*name;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	char			 hex[2 * EVP_MAX_MD_SIZE + 1], *path;
+	char			 data[CFG_SECRET_MAX];
+	struct stat		 st;
+	unsigned int		 mdlen;
+	size_t			 len, nlen;
+	ssize_t			 n;
+	int			 i, fd;
+
+	for (i = 0; i < config_setting_length(group); i++) {
+		s = config_setting_get_elem(group, (unsigned int)i);
+		name = config_setting_name(s);
+		nlen = name != NULL ? strlen(name) : 0;
+		if (nlen < 5 || strcmp(name + nlen - 5, "_file") != 0 ||
+		    config_setting_type(s) != CONFIG_TYPE_STRING)
+			continue;
+		path = cfg_resolve(config_setting_get_string(s), basedir);
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		free(path);
+		len = 0;
+		if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			while (len < sizeof(data) && ((n = read(fd, data + len,
+			    sizeof(data) - len)) > 0 || (n == -1 &&
+			    errno == EINTR)))
+				len += n > 0 ? (size_t)n : 0;
+		if (fd != -1)
+			close(fd);
+		if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+			continue;
+		hex_encode(md, mdlen, hex);
+		buf_printf(out, "%s#%s;", name, hex);
+	}
 }

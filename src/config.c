@@ -477,6 +477,8 @@ config_source_read(struct source_conf *sc, const config_setting_t *g,
 		cfg_error(errs, g, "invalid %s settings", sc->type);
 	buf_init(&fp);
 	config_render(&fp, g);
+	/* A rewritten token file changes the source: reload reconnects. */
+	cfg_file_digest(g, errs->basedir, &fp);
 	sc->fingerprint = buf_steal(&fp);
 }
 

@@ -83,7 +83,7 @@ class Scenario:
 
     def start_servers(self):
         port = self.srv.start()
-        token_file = os.path.join(self.wd, "token")
+        token_file = self.token_file = os.path.join(self.wd, "token")
         with open(token_file, "w") as f:
             f.write(self.token + "\n")
         self.acct = "acme@" + self.srv.host
@@ -341,6 +341,32 @@ def reload(sc):
     tap.eq(len(srv.connections), n, "reload: the stream stays connected")
 
 
+def rotated_token(sc):
+    """The operator rewrites the token file (the old token is revoked)
+    and reloads: the file's path is unchanged, yet the source reconnects
+    with the new token, from its cursor."""
+    tap, srv, daemon = sc.tap, sc.srv, sc.daemon
+    n = len(srv.connections)
+    old, sc.token = sc.token, "sbTok-" + os.urandom(12).hex()
+    with open(sc.token_file + ".new", "w") as f:
+        f.write(sc.token + "\n")
+    os.rename(sc.token_file + ".new", sc.token_file)
+    srv.token = sc.token
+    mark = len(daemon.log())
+    daemon.send_signal(signal.SIGHUP)
+    log = daemon.wait_log(r"configuration reloaded.*", tap.timeout(10),
+                          mark)
+    tap.ok(log and "1 reconnected" in log.group(0),
+           "rotated token: the reload reconnects the source",
+           daemon.log()[mark:])
+    tap.ok(sc.subscribed(n + 1), "rotated token: a new stream, with "
+           "every subscription, under the new token", daemon.tail())
+    sc.batch(6)
+    sc.wait_all("rotated token")
+    tap.ok(old not in daemon.log() and old[6:] not in daemon.log(),
+           "rotated token: the old token is not in the log either")
+
+
 def final(sc):
     tap, srv, daemon = sc.tap, sc.srv, sc.daemon
     sc.chat.wait(lambda c: False, sbtest.SETTLE)
@@ -390,7 +416,8 @@ def main():
     sc = Scenario(tap)
     try:
         sc.start_servers()
-        for fn in (first_start, drop, kill, term, notes, reload, final):
+        for fn in (first_start, drop, kill, term, notes, reload,
+                   rotated_token, final):
             if tap.run(fn.__name__, fn, sc) is False:
                 break
     finally:
