@@ -72,6 +72,13 @@ char	*redact_url(const char *url);
 bool	 url_scheme_ok(const char *url, const char *secure_scheme,
 	    const char *plain_scheme);
 
+/*
+ * The contents of the regular file path (NUL-terminated, *len bytes),
+ * at most max bytes; NULL with errno set, EINVAL when it is not a
+ * regular file and EFBIG when it is larger than max.
+ */
+char	*read_regular_file(const char *path, size_t max, size_t *len);
+
 /* Uniform random double in [0, 1) from a per-process seeded generator. */
 double	 random_unit(void);
 

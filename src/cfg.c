@@ -3,12 +3,9 @@
  * problem as "FILE:LINE: PATH: message" and carry on.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -265,55 +262,31 @@ cfg_resolve(const char *path, const char *basedir)
 
 /*
  * The contents of a secret file.  Messages name the file as written in
- * the config and never quote what it holds.  O_NONBLOCK keeps a FIFO
- * named by mistake from hanging the daemon; it is then refused as not
- * a regular file.
+ * the config and never quote what it holds.  A FIFO named by mistake is
+ * refused as not a regular file, without hanging the daemon.
  */
 static char *
 cfg_read_secret_file(const config_setting_t *s, const char *name,
     struct cfg_errors *errs)
 {
-	char		*path, *data = NULL;
-	struct stat	 st;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd;
+	char	*path, *data;
+	size_t	 len = 0;
 
 	path = cfg_resolve(name, errs->basedir);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	data = read_regular_file(path, CFG_SECRET_MAX, &len);
 	free(path);
-	if (fd == -1) {
-		cfg_error(errs, s, "cannot read \"%s\": %s", name,
-		    strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		cfg_error(errs, s, "cannot read \"%s\": not a regular file",
-		    name);
-		goto fail;
-	}
-	if (st.st_size > CFG_SECRET_MAX) {
-		cfg_error(errs, s, "\"%s\" is larger than %d bytes", name,
-		    CFG_SECRET_MAX);
-		goto fail;
-	}
-	data = xmalloc(CFG_SECRET_MAX + 1);
-	/* Read to the end, not st_size: the file may change meanwhile. */
-	while (len < CFG_SECRET_MAX) {
-		n = read(fd, data + len, CFG_SECRET_MAX - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
+	if (data == NULL) {
+		if (errno == EINVAL)
+			cfg_error(errs, s, "cannot read \"%s\": not a regular "
+			    "file", name);
+		else if (errno == EFBIG)
+			cfg_error(errs, s, "\"%s\" is larger than %d bytes",
+			    name, CFG_SECRET_MAX);
+		else
 			cfg_error(errs, s, "cannot read \"%s\": %s", name,
 			    strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+		return NULL;
 	}
-	close(fd);
-	data[len] = '\0';
 	if (memchr(data, '\0', len) != NULL) {
 		cfg_error(errs, s, "\"%s\" is not a text file", name);
 		free(data);
@@ -326,10 +299,6 @@ cfg_read_secret_file(const config_setting_t *s, const char *name,
 		return NULL;
 	}
 	return data;
-fail:
-	close(fd);
-	free(data);
-	return NULL;
 }
 
 /* A setting's text if it is a non-empty string; else NULL, with the error. */
@@ -609,13 +578,10 @@ cfg_file_digest(const config_setting_t *group, const char *basedir,
 	const config_setting_t	*s;
 	const char		*name;
 	unsigned char		 md[EVP_MAX_MD_SIZE];
-	char			 hex[2 * EVP_MAX_MD_SIZE + 1], *path;
-	char			 data[CFG_SECRET_MAX];
-	struct stat		 st;
+	char			 hex[2 * EVP_MAX_MD_SIZE + 1], *path, *data;
 	unsigned int		 mdlen;
 	size_t			 len, nlen;
-	ssize_t			 n;
-	int			 i, fd;
+	int			 i;
 
 	for (i = 0; i < config_setting_length(group); i++) {
 		s = config_setting_get_elem(group, (unsigned int)i);
@@ -625,19 +591,14 @@ cfg_file_digest(const config_setting_t *group, const char *basedir,
 		    config_setting_type(s) != CONFIG_TYPE_STRING)
 			continue;
 		path = cfg_resolve(config_setting_get_string(s), basedir);
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		free(path);
 		len = 0;
-		if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			while (len < sizeof(data) && ((n = read(fd, data + len,
-			    sizeof(data) - len)) > 0 || (n == -1 &&
-			    errno == EINTR)))
-				len += n > 0 ? (size_t)n : 0;
-		if (fd != -1)
-			close(fd);
-		if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-			continue;
-		hex_encode(md, mdlen, hex);
-		buf_printf(out, "%s#%s;", name, hex);
+		data = read_regular_file(path, CFG_SECRET_MAX, &len);
+		free(path);
+		if (EVP_Digest(data != NULL ? data : "", len, md, &mdlen,
+		    EVP_sha256(), NULL) == 1) {
+			hex_encode(md, mdlen, hex);
+			buf_printf(out, "%s#%s;", name, hex);
+		}
+		free(data);
 	}
 }

@@ -6,12 +6,10 @@
  * running daemon on reload instead of being refused.  A FIFO would
  * block the reload for ever.  Found by fuzz_config.
  */
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "config_parse.h"
 #include "util.h"
@@ -30,34 +28,6 @@ struct config_include {
 
 static int	config_include_scan(const struct config_include *,
 		    const char *, const char *, int);
-
-/* A regular file's bytes, or NULL (then libconfig reports it). */
-static char *
-config_include_read(const char *file, size_t *len)
-{
-	struct stat	 st;
-	struct buf	 b;
-	char		 chunk[8192];
-	ssize_t		 n;
-	int		 fd;
-
-	fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONFIG_INCLUDE_MAX) {
-		close(fd);
-		return NULL;
-	}
-	buf_init(&b);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
-	    b.len + (size_t)n <= CONFIG_INCLUDE_MAX)
-		buf_add(&b, chunk, (size_t)n);
-	close(fd);
-	*len = b.len;
-	buf_add(&b, "", 1);
-	return b.data;
-}
 
 /*
  * The path of the @include string at s (just after its opening quote)
@@ -166,7 +136,8 @@ config_include_scan(const struct config_include *ci, const char *file,
 	int				 line = 1, rc = 0;
 	bool				 bol = true;
 
-	if ((text = config_include_read(file, &len)) == NULL)
+	/* A file that cannot be read is libconfig's to report. */
+	if ((text = read_regular_file(file, CONFIG_INCLUDE_MAX, &len)) == NULL)
 		return 0;
 	s = text;
 	limit = text + len;

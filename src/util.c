@@ -1,7 +1,10 @@
 /* Allocation, buffers, string vectors, clocks and other small helpers. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -335,4 +338,49 @@ url_scheme_ok(const char *url, const char *secure, const char *plain)
 	if (strncmp(url, plain, n) != 0 || strncmp(url + n, "://", 3) != 0)
 		return false;
 	return url_host_is_loopback(url + n + 3);
+}
+
+char *
+read_regular_file(const char *path, size_t max, size_t *len)
+{
+	struct stat	 st;
+	struct buf	 b;
+	char		 chunk[8192];
+	ssize_t		 n;
+	int		 fd, saved;
+
+	/* O_NONBLOCK: opening a FIFO named by mistake must not hang. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	buf_init(&b);
+	/* Read to the end, not st_size: the file may change meanwhile. */
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			n = -1;
+			errno = EFBIG;
+			break;
+		}
+		buf_add(&b, chunk, (size_t)n);
+	}
+	saved = errno;
+	close(fd);
+	if (n == -1) {
+		buf_free(&b);
+		errno = saved;
+		return NULL;
+	}
+	*len = b.len;
+	buf_add(&b, "", 1);
+	return b.data;
 }

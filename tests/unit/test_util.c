@@ -1,4 +1,8 @@
 /* util.c: buffers, string vectors, URL checks and redaction. */
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "harness.h"
 
 static void
@@ -110,6 +114,50 @@ test_hex_and_random(void **state)
 	}
 }
 
+/* Contents of regular files only: a directory or a FIFO is refused at
+ * once (a FIFO must not hang), a file over the limit too. */
+static void
+test_read_regular_file(void **state)
+{
+	char	 dir[] = "/tmp/sb-test-util-XXXXXX", *path, *fifo, *data;
+	size_t	 len = 99;
+	FILE	*f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/file", dir);
+	fifo = xasprintf("%s/fifo", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("token\n", f);
+	fclose(f);
+	data = read_regular_file(path, 64, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 6);
+	assert_string_equal(data, "token\n");
+	free(data);
+
+	errno = 0;
+	assert_null(read_regular_file(path, 5, &len));
+	assert_int_equal(errno, EFBIG);
+	errno = 0;
+	assert_null(read_regular_file(dir, 64, &len));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	errno = 0;
+	assert_null(read_regular_file(fifo, 64, &len));
+	assert_int_equal(errno, EINVAL);
+	unlink(fifo);
+	errno = 0;
+	assert_null(read_regular_file(fifo, 64, &len));
+	assert_int_equal(errno, ENOENT);
+
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(fifo);
+}
+
 int
 main(void)
 {
@@ -119,6 +167,7 @@ main(void)
 		cmocka_unit_test(test_url_scheme),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_hex_and_random),
+		cmocka_unit_test(test_read_regular_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
