@@ -161,6 +161,18 @@ char		*sink_fit(const char *text, size_t start, size_t max,
  * or a Slack <url|label> early.
  */
 void		 sink_url_encode(struct buf *, const char *url);
+/* A digest line's author and text excerpt: at most this many code
+ * points each. */
+#define SINK_DIGEST_AUTHOR	60
+#define SINK_DIGEST_TEXT	80
+/*
+ * Append " @author: the first 80 characters" to a digest line that
+ * holds its code in b (NUL-terminated), keeping the line within max
+ * code points: the author, then the text, each rendered by render and
+ * left out when it does not fit whole.
+ */
+void		 sink_digest_tail(struct buf *, const struct post *,
+		    size_t max, char *(*render)(const char *));
 /* The post's languages as "en-US, en", cut to max code points.
  * Caller frees. */
 char		*sink_langs(const struct post *, size_t max);

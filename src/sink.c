@@ -243,6 +243,37 @@ sink_url_encode(struct buf *b, const char *url)
 	}
 }
 
+void
+sink_digest_tail(struct buf *b, const struct post *p, size_t max,
+    char *(*render)(const char *))
+{
+	char	*part, *author;
+	size_t	 used;
+
+	used = text_chars(b->data) + 1;
+	if (used + 4 <= max) {
+		buf_addc(b, ' ');
+		author = sink_author(p);
+		part = sink_fit(author, SINK_DIGEST_AUTHOR,
+		    max - used < SINK_DIGEST_AUTHOR ? max - used :
+		    SINK_DIGEST_AUTHOR, render);
+		free(author);
+		/* One character may escape to several: then none. */
+		if (text_chars(part) <= max - used)
+			buf_adds(b, part);
+		free(part);
+	}
+	used = text_chars(b->data) + 2;
+	if (used < max && p->text != NULL && *p->text != '\0') {
+		part = sink_fit(p->text, SINK_DIGEST_TEXT, max - used, render);
+		if (text_chars(part) <= max - used) {
+			buf_adds(b, ": ");
+			buf_adds(b, part);
+		}
+		free(part);
+	}
+}
+
 char *
 sink_langs(const struct post *p, size_t max)
 {

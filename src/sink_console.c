@@ -16,8 +16,6 @@
 #define SINK_CONSOLE_WIDTH	72
 
 /* A digest line: "  K7QX  @alice.example: the first 80 characters". */
-#define SINK_CONSOLE_DIGEST_TEXT	80
-#define SINK_CONSOLE_DIGEST_AUTHOR	60
 
 #define SINK_CONSOLE_RULE	"\xe2\x94\x80"	/* ─ */
 
@@ -229,14 +227,14 @@ sink_console_write_digest(const struct chat_conf *chat,
 		    "");
 		buf_adds(&b, "  ");
 		author = sink_author(d[i]->post);
-		cut = text_truncate(author, SINK_CONSOLE_DIGEST_AUTHOR);
+		cut = text_truncate(author, SINK_DIGEST_AUTHOR);
 		sink_console_clean(&b, cut, "");
 		free(cut);
 		free(author);
 		p = d[i]->post->text;
 		if (p != NULL && *p != '\0') {
 			buf_adds(&b, ": ");
-			cut = text_truncate(p, SINK_CONSOLE_DIGEST_TEXT);
+			cut = text_truncate(p, SINK_DIGEST_TEXT);
 			/* One line per post: breaks become spaces. */
 			for (q = cut; *q != '\0'; q++)
 				if (*q == '\n' || *q == '\r')

@@ -25,8 +25,6 @@
  * digest is one post.  Through a webhook, digests keep to 4000. */
 #define SINK_MATTERMOST_POST_MAX	16383
 #define SINK_MATTERMOST_WEBHOOK_DIGEST_MAX	4000
-#define SINK_MATTERMOST_DIGEST_TEXT	80
-#define SINK_MATTERMOST_DIGEST_AUTHOR	60
 #define SINK_MATTERMOST_DIGEST_CODE	16
 /* X-Ratelimit-Reset above this is a Unix time, below it a delay. */
 #define SINK_MATTERMOST_EPOCH_MIN	1000000000.0
@@ -406,8 +404,7 @@ static char *
 sink_mattermost_digest_line(const struct delivery *d, size_t max)
 {
 	struct buf	 b;
-	char		*part, *author;
-	size_t		 used;
+	char		*part;
 
 	buf_init(&b);
 	buf_adds(&b, "- ");
@@ -415,29 +412,7 @@ sink_mattermost_digest_line(const struct delivery *d, size_t max)
 	    SINK_MATTERMOST_DIGEST_CODE);
 	buf_adds(&b, part);
 	free(part);
-	used = text_chars(b.data) + 1;
-	if (used + 4 <= max) {
-		buf_addc(&b, ' ');
-		author = sink_author(d->post);
-		part = sink_fit(author, SINK_MATTERMOST_DIGEST_AUTHOR,
-		    max - used < SINK_MATTERMOST_DIGEST_AUTHOR ? max - used :
-		    SINK_MATTERMOST_DIGEST_AUTHOR, sink_mattermost_flat);
-		free(author);
-		/* One character may escape to several: then none. */
-		if (text_chars(part) <= max - used)
-			buf_adds(&b, part);
-		free(part);
-	}
-	used = text_chars(b.data) + 2;
-	if (used < max && d->post->text != NULL && *d->post->text != '\0') {
-		part = sink_fit(d->post->text, SINK_MATTERMOST_DIGEST_TEXT, max - used,
-		    sink_mattermost_flat);
-		if (text_chars(part) <= max - used) {
-			buf_adds(&b, ": ");
-			buf_adds(&b, part);
-		}
-		free(part);
-	}
+	sink_digest_tail(&b, d->post, max, sink_mattermost_flat);
 	return buf_steal(&b);
 }
 

@@ -21,8 +21,6 @@
 /* A message takes at most 50 blocks; a digest's first is its header. */
 #define SINK_SLACK_BLOCKS_MAX	50
 /* A digest line: "`CODE` @author: the start of the text". */
-#define SINK_SLACK_DIGEST_TEXT	80
-#define SINK_SLACK_DIGEST_AUTHOR	60
 #define SINK_SLACK_DIGEST_CODE	16
 
 #define SINK_SLACK_API_URL	"https://slack.com/api"
@@ -355,8 +353,7 @@ static char *
 sink_slack_digest_line(const struct delivery *d, size_t max)
 {
 	struct buf	 b;
-	char		*part, *author;
-	size_t		 used;
+	char		*part;
 
 	buf_init(&b);
 	buf_addc(&b, '`');
@@ -365,29 +362,7 @@ sink_slack_digest_line(const struct delivery *d, size_t max)
 	buf_adds(&b, part);
 	free(part);
 	buf_addc(&b, '`');
-	used = text_chars(b.data) + 1;
-	if (used + 4 <= max) {
-		buf_addc(&b, ' ');
-		author = sink_author(d->post);
-		part = sink_fit(author, SINK_SLACK_DIGEST_AUTHOR,
-		    max - used < SINK_SLACK_DIGEST_AUTHOR ? max - used :
-		    SINK_SLACK_DIGEST_AUTHOR, sink_slack_flat);
-		free(author);
-		/* One character may escape to several: then none. */
-		if (text_chars(part) <= max - used)
-			buf_adds(&b, part);
-		free(part);
-	}
-	used = text_chars(b.data) + 2;
-	if (used < max && d->post->text != NULL && *d->post->text != '\0') {
-		part = sink_fit(d->post->text, SINK_SLACK_DIGEST_TEXT, max - used,
-		    sink_slack_flat);
-		if (text_chars(part) <= max - used) {
-			buf_adds(&b, ": ");
-			buf_adds(&b, part);
-		}
-		free(part);
-	}
+	sink_digest_tail(&b, d->post, max, sink_slack_flat);
 	return buf_steal(&b);
 }
 
