@@ -21,8 +21,6 @@ typed entities as typed), its answer and result in Slack carry no live
 mention, and a blocked word hidden in Slack markup is refused.
 """
 
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -37,7 +35,7 @@ sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sbtest import (ChatServer, Daemon, JetstreamServer, Tap,  # noqa: E402
                     cstr, free_port, make_post, need_binary, slack_command,
-                    strings_in, wait_until)
+                    slack_form, slack_headers, strings_in, wait_until)
 from chat_platforms import ChatPlatforms  # noqa: E402
 from bluesky_pds import BlueskyPDS  # noqa: E402
 
@@ -65,24 +63,11 @@ listener = { address = "127.0.0.1"; port = %d; max_body = %d;
 
 
 def form(**fields):
-    base = {"token": "deprecated", "team_id": "T0TEST",
-            "team_domain": "acme", "channel_id": "C0TEST",
-            "channel_name": "care", "user_id": "U0TEST",
-            "user_name": "alice", "command": "/switchboard",
-            "text": "help",
-            "response_url": "https://hooks.slack.com/commands/T0/1/x",
-            "trigger_id": "1.2.3"}
-    base.update(fields)
-    return urllib.parse.urlencode(base).encode()
+    return slack_form(**dict({"command": "/switchboard"}, **fields))
 
 
 def signed(body, ts=None):
-    ts = str(int(time.time()) if ts is None else ts)
-    mac = hmac.new(SLACK_SECRET.encode(), b"v0:" + ts.encode() + b":" +
-                   body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": "v0=" + mac}
+    return slack_headers(body, SLACK_SECRET, ts)
 
 
 def request(port, method, path, body=None, headers=None, timeout=10):

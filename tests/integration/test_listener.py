@@ -6,8 +6,6 @@ future and replayed ones refused), Mattermost tokens, the HTTP errors
 anyone else, secrets that change on reload, and a command that moves a
 conversation to another team's chat."""
 
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -21,8 +19,9 @@ import urllib.parse
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sbtest import (ChatServer, Daemon, JetstreamServer, Tap,  # noqa: E402
-                    cstr, make_post, message_urls, need_binary, post_uri,
-                    wait_until, web_url)
+                    cstr, free_port, make_post, message_urls, need_binary,
+                    post_uri, slack_form, wait_until, web_url)
+import sbtest  # noqa: E402
 
 SLACK_SECRET = "s1gn1ngS3cretF0rTests"
 SLACK_SECRET2 = "r0tatedS1gn1ngS3cret"
@@ -43,14 +42,6 @@ EPHEMERAL = unknown("status")
 MAX_BODY = 2048
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def config(state, port, secret, max_body=MAX_BODY):
     # The source points at a closed port: this test is about commands.
     return """
@@ -65,24 +56,12 @@ listener = { address = "127.0.0.1"; port = %d; max_body = %d;
 
 
 def form(**fields):
-    base = {"token": "deprecated", "team_id": "T0TEST",
-            "team_domain": "acme", "channel_id": "C0TEST",
-            "channel_name": "care", "user_id": "U0TEST",
-            "user_name": "alice", "command": "/switchboard",
-            "text": "status please",
-            "response_url": "https://hooks.slack.com/commands/T0/1/x",
-            "trigger_id": "1.2.3"}
-    base.update(fields)
-    return urllib.parse.urlencode(base).encode()
+    return slack_form(**dict({"command": "/switchboard",
+                              "text": "status please"}, **fields))
 
 
 def slack_headers(body, secret=SLACK_SECRET, ts=None):
-    ts = str(int(time.time()) if ts is None else ts)
-    mac = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body,
-                   hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": "v0=" + mac}
+    return sbtest.slack_headers(body, secret, ts)
 
 
 def request(port, method, path, body=None, headers=None):

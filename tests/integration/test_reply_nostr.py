@@ -26,8 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,7 +39,7 @@ import sbtest  # noqa: E402
 import sbnostr  # noqa: E402
 from nostr_relay import NostrRelay  # noqa: E402
 from sbtest import (ChatServer, Daemon, Tap, clist, cstr,  # noqa: E402
-                    need_binary, wait_until)
+                    free_port, need_binary, wait_until)
 
 # A first `npm ci` builds better-sqlite3 from source (about a minute).
 sbtest.TEST_DEADLINE = 420
@@ -71,14 +69,6 @@ STAMP = os.path.join("node_modules", ".switchboard-stamp")
 
 
 # The daemon.
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def config(state, source_relays, account_relays, chat_port, port):
     # The key as nsec: the config decodes it; the log must never show it.

@@ -11,7 +11,6 @@ in as Mattermost slash commands."""
 import http.client
 import json
 import os
-import socket
 import sys
 import time
 import urllib.parse
@@ -19,20 +18,12 @@ import urllib.parse
 sys.dont_write_bytecode = True     # the source tree may be read-only
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sbtest import (ChatServer, Daemon, JetstreamServer, Tap,  # noqa: E402
-                    cstr, make_post, message_urls, need_binary, post_uri,
-                    strings_in, web_url, SETTLE)
+                    cstr, free_port, make_post, message_urls, need_binary,
+                    post_uri, strings_in, web_url, SETTLE)
 
 MM_TOKEN = "mmWatchT0kenForTests"
 BOB = "did:plc:watchbob0000000000000000"
 CAROL = "did:plc:watchcarol00000000000000"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def config(state, js_port, chat_port, port):
